@@ -1,0 +1,62 @@
+/**
+ * The shared error kernel: every domain failure is a {@linkcode SomnyError}
+ * with a stable string `code` that callers can branch on. Messages name what
+ * failed and why; they never contain secrets.
+ *
+ * @module
+ */
+
+/** Stable error codes. Listed, with meanings, in docs/ARCHITECTURE.md. */
+export type ErrorCode =
+  // config
+  | "CONFIG_INVALID"
+  | "CONFIG_FILE_UNREADABLE"
+  // protocol
+  | "FRAME_BAD_MAGIC"
+  | "FRAME_BAD_LENGTH"
+  | "FRAME_BAD_TYPE"
+  | "FRAME_BAD_BODY_SIZE"
+  | "HANDSHAKE_FAILED"
+  | "TRANSPORT_AUTH_FAILED"
+  | "TRANSPORT_BAD_NONCE"
+  | "TRANSPORT_STATE"
+  | "PAYLOAD_TOO_LARGE"
+  | "NONCE_EXHAUSTED"
+  // session / client
+  | "CONNECTION_CLOSED"
+  | "REQUEST_TIMEOUT"
+  | "REMOTE_ERROR"
+  | "GOAWAY"
+  | "TOO_MANY_IN_FLIGHT"
+  // server
+  | "LIMIT_EXCEEDED"
+  | "SERVER_CLOSED";
+
+/** Base class of all SomnyToo errors. */
+export class SomnyError extends Error {
+  /** Stable, machine-readable code. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param code a stable {@linkcode ErrorCode}
+   * @param message a human-readable sentence without secrets
+   * @param options standard `ErrorOptions` (`cause`)
+   */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Invalid configuration (bad variable, unreadable file). */
+export class ConfigError extends SomnyError {}
+
+/** A peer violated the wire contract, or authentication failed. */
+export class ProtocolError extends SomnyError {}
+
+/** A session- or request-level failure seen by a client. */
+export class SessionError extends SomnyError {}
+
+/** An enforced limit was exceeded. */
+export class LimitError extends SomnyError {}
