@@ -199,6 +199,26 @@ export class HandshakeState {
     return out;
   }
 
+  /**
+   * Split() returning the raw transport keys (initiator→responder first), for
+   * callers that import them into their own key handles. The caller wipes
+   * `k1`, `k2` and `chainingKey`.
+   */
+  async splitRaw(): Promise<
+    { k1: Uint8Array; k2: Uint8Array; handshakeHash: Uint8Array; chainingKey: Uint8Array }
+  > {
+    if (!this.finished) throw new ProtocolError("TRANSPORT_STATE", "Handshake not finished");
+    const [k1, k2] = await this.#ss.splitRaw();
+    const out = {
+      k1,
+      k2,
+      handshakeHash: this.#ss.handshakeHash,
+      chainingKey: this.#ss.chainingKey,
+    };
+    this.destroy();
+    return out;
+  }
+
   /** Wipe secrets held by the handshake (ck, psks). */
   destroy(): void {
     this.#ss.destroy();
