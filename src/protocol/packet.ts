@@ -43,7 +43,7 @@ export function isUrgentType(type: number): boolean {
 }
 
 /** Error codes carried by Error frames (§4). */
-export const ErrorCode = {
+export const WireErrorCode = {
   UnknownType: 1,
   MalformedRequest: 2,
   RateLimited: 3,
@@ -52,8 +52,8 @@ export const ErrorCode = {
   ShuttingDown: 6,
   RequestTooLarge: 7,
 } as const;
-/** One of {@linkcode ErrorCode}'s values. */
-export type WireErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
+/** One of {@linkcode WireErrorCode}'s values. */
+export type WireErrorCode = typeof WireErrorCode[keyof typeof WireErrorCode];
 
 /** GoAway reasons (§4). */
 export const GoAwayReason = {

@@ -1,0 +1,493 @@
+/**
+ * The protocol v1 client: one TCP connection running the shared Web Streams
+ * pipeline, with request multiplexing by id, heartbeats, GoAway handling and
+ * retry_after_ms.
+ */
+
+import { LimitError, ProtocolError, SessionError } from "../errors.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { toHex } from "../util/bytes.ts";
+import {
+  classifyInbound,
+  type CryptoBackend,
+  decodeErrorPayload,
+  decodeGoAwayPayload,
+  DecryptStream,
+  DEFAULT_GOAWAY_GRACE_MS,
+  encodeGoAwayPayload,
+  encodeHeartbeatPayload,
+  EncryptStream,
+  FrameDecoderStream,
+  FrameEncoderStream,
+  GoAwayReason,
+  type InboundBatch,
+  LivenessTimer,
+  MAX_PAYLOAD_BYTES,
+  type Message,
+  type Outbound,
+  Outbox,
+  PacketType,
+  RequestIdAllocator,
+  SecureChannel,
+  type SessionKeys,
+  startClientHandshake,
+  webCryptoBackend,
+} from "../protocol/mod.ts";
+import { type CloseInfo, NotSentError, RemoteError } from "./errors.ts";
+
+/** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
+export interface ClientDuplex {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  close(): void;
+}
+
+/** Options shared by {@linkcode connect} and {@linkcode ClientConnection}. */
+export interface SessionOptions {
+  /** The pre-shared key (32 bytes). */
+  readonly psk: Uint8Array;
+  /** Which of the server's keys; "" (default) names its default key. */
+  readonly pskId?: string;
+  /** @default webCryptoBackend */
+  readonly backend?: CryptoBackend;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** TCP connect + handshake deadline. @default 10 000 */
+  readonly handshakeTimeoutMs?: number;
+  /** Default per-request timeout. @default 30 000 */
+  readonly requestTimeoutMs?: number;
+  /** Requests outstanding at once; more are refused with TOO_MANY_IN_FLIGHT. @default 1024 */
+  readonly maxInFlight?: number;
+  /** Automatic retries of Error 3/5 after the server's retry_after_ms. @default 2 */
+  readonly retries?: number;
+  /** Bytes queued for the socket before the session is dropped. @default 4 MiB */
+  readonly maxSendQueueBytes?: number;
+  /** Time allowed for in-flight requests after GoAway / close(). @default 5 000 */
+  readonly goAwayGraceMs?: number;
+  /**
+   * Frames that are not replies to a pending request: replies to `send()`,
+   * connection-level Errors (request id 0) and any unsolicited message.
+   */
+  readonly onMessage?: (message: Message) => void;
+  /** Called when the server sends GoAway. */
+  readonly onGoAway?: (reason: number, message: string) => void;
+  /** Frames after which this side rekeys. @default 2^24 */
+  readonly rekeyAfterFrames?: number;
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** @default the session's requestTimeoutMs */
+  readonly timeoutMs?: number;
+  /** Cancels the wait (the server may still process the request). */
+  readonly signal?: AbortSignal;
+  /** @default the session's retries */
+  readonly retries?: number;
+}
+
+/** What a session learned in the handshake. */
+export interface SessionDetails {
+  readonly sessionId: string;
+  readonly heartbeatIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  /** Hex Noise handshake hash (channel binding). */
+  readonly handshakeHash: string;
+}
+
+/** The client API, for a single connection or a reconnecting client. */
+export interface ClientSession {
+  /** Send a request and resolve with the reply payload. Rejects with {@linkcode RemoteError} for an Error reply. */
+  request(type: number, payload: Uint8Array, options?: RequestOptions): Promise<Uint8Array>;
+  /** Fire-and-forget request: the reply, if any, goes to `onMessage`. Returns the request id. */
+  send(type: number, payload: Uint8Array): number;
+  /** Ping the server; resolves with the round-trip time in ms. */
+  ping(payload?: Uint8Array, options?: RequestOptions): Promise<number>;
+  /** Finish in-flight requests, send GoAway, close. */
+  close(): Promise<void>;
+  /** Settles when the session has ended for good. */
+  readonly closed: Promise<CloseInfo>;
+  /** Handshake details of the current connection. */
+  readonly details: SessionDetails | undefined;
+}
+
+interface Pending {
+  readonly type: number;
+  readonly resolve: (m: Message) => void;
+  readonly reject: (e: Error) => void;
+  timer: number | undefined;
+}
+
+type State = "handshake" | "open" | "draining" | "closed";
+
+/** One connection to a server. Use {@linkcode connect} to create it. */
+export class ClientConnection implements ClientSession {
+  readonly #o: SessionOptions;
+  readonly #conn: ClientDuplex;
+  readonly #clock: Clock;
+  readonly #channel = new SecureChannel();
+  readonly #outbox: Outbox;
+  readonly #liveness: LivenessTimer;
+  readonly #pending = new Map<number, Pending>();
+  readonly #ids = new RequestIdAllocator("client");
+  #state: State = "handshake";
+  #details: SessionDetails | undefined;
+  #closeInfo: CloseInfo | undefined;
+  #resolveClosed!: (i: CloseInfo) => void;
+  #readyResolve!: () => void;
+  #readyReject!: (e: Error) => void;
+  #graceTimer: number | undefined;
+  #handshakeTimer: number | undefined;
+  /** Resolves when the handshake has finished; rejects if it fails. */
+  readonly ready: Promise<void>;
+  readonly closed: Promise<CloseInfo>;
+
+  constructor(conn: ClientDuplex, options: SessionOptions) {
+    this.#o = options;
+    this.#conn = conn;
+    this.#clock = options.clock ?? systemClock;
+    this.ready = new Promise((res, rej) => {
+      this.#readyResolve = res;
+      this.#readyReject = rej;
+    });
+    this.ready.catch(() => {});
+    this.closed = new Promise((res) => (this.#resolveClosed = res));
+    this.#outbox = new Outbox({
+      maxQueuedBytes: options.maxSendQueueBytes ?? 4 * 1024 * 1024,
+      onOverflow: () => this.#fail(new LimitError("LIMIT_EXCEEDED", "Send queue overflow")),
+    });
+    this.#liveness = new LivenessTimer(this.#clock, {
+      heartbeatIntervalMs: 0,
+      idleTimeoutMs: 0,
+      onHeartbeatDue: () =>
+        this.#send({
+          type: PacketType.Heartbeat,
+          requestId: 0,
+          payload: encodeHeartbeatPayload(this.#clock.now()),
+        }),
+      onIdle: () => this.#end({ cause: "idle", message: "server silent past idle timeout" }),
+    });
+    this.#handshakeTimer = this.#clock.setTimeout(
+      () => this.#fail(new ProtocolError("HANDSHAKE_FAILED", "Handshake timed out")),
+      options.handshakeTimeoutMs ?? 10_000,
+    );
+    this.#run();
+  }
+
+  /** Handshake details, once established. */
+  get details(): SessionDetails | undefined {
+    return this.#details;
+  }
+
+  /** Requests awaiting replies. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** True while new requests are accepted. */
+  get isOpen(): boolean {
+    return this.#state === "open";
+  }
+
+  async #run(): Promise<void> {
+    const backend = this.#o.backend ?? webCryptoBackend;
+    let hs;
+    try {
+      hs = await startClientHandshake(backend, {
+        psk: this.#o.psk,
+        pskId: this.#o.pskId,
+        timestampMs: this.#clock.now(),
+        rekeyAfterFrames: this.#o.rekeyAfterFrames,
+      });
+    } catch (e) {
+      this.#fail(e as Error);
+      return;
+    }
+    const process = new TransformStream<InboundBatch, Outbound[]>(
+      {
+        start: (c) => {
+          this.#outbox.attach(c);
+          this.#outbox.send({ raw: hs.clientHello });
+        },
+        transform: (batch) => this.#onBatch(batch),
+      },
+      undefined,
+      Outbox.strategy(),
+    );
+    try {
+      await this.#conn.readable
+        .pipeThrough(new FrameDecoderStream("client"))
+        .pipeThrough(
+          new DecryptStream({
+            channel: this.#channel,
+            establish: async (hello) => ({ keys: await hs.finish(hello) }),
+          }),
+        )
+        .pipeThrough(process)
+        .pipeThrough(new EncryptStream({ channel: this.#channel }))
+        .pipeThrough(new FrameEncoderStream())
+        .pipeTo(this.#conn.writable);
+      this.#end({ cause: "eof", message: "connection closed by server" });
+    } catch (e) {
+      if (this.#state === "handshake") {
+        this.#fail(
+          e instanceof SessionError || e instanceof ProtocolError ? e : new SessionError(
+            "CONNECTION_CLOSED",
+            "Connection closed during the handshake (wrong key, clock skew or refused)",
+            { cause: e },
+          ),
+        );
+      } else {
+        this.#end({ cause: "error", message: (e as Error)?.message ?? String(e) });
+      }
+    } finally {
+      this.#channel.destroy();
+      this.#closeConn();
+    }
+  }
+
+  #closeConn(): void {
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  #onBatch(batch: InboundBatch): void {
+    if (batch.established) this.#onEstablished(batch.established.keys);
+    if (batch.messages.length === 0) return;
+    this.#liveness.received();
+    for (const m of batch.messages) {
+      if (this.#state === "closed") return;
+      switch (classifyInbound("client", m)) {
+        case "request": // a server Ping
+          this.#send({ type: PacketType.Pong, requestId: m.requestId, payload: m.payload });
+          break;
+        case "reply": {
+          const p = this.#pending.get(m.requestId);
+          if (!p) {
+            this.#o.onMessage?.(m);
+            break;
+          }
+          this.#pending.delete(m.requestId);
+          if (p.timer !== undefined) this.#clock.clearTimeout(p.timer);
+          if (m.type === PacketType.Error) {
+            const e = decodeErrorPayload(m.payload);
+            p.reject(new RemoteError(e?.code ?? 0, e?.retryAfterMs ?? 0, e?.message ?? "malformed"));
+          } else if (m.type !== p.type && !(p.type === PacketType.Ping && m.type === PacketType.Pong)) {
+            p.reject(new ProtocolError("TRANSPORT_STATE", `Reply type ${m.type} != request type`));
+          } else {
+            p.resolve(m);
+          }
+          this.#maybeFinish();
+          break;
+        }
+        case "connection_error":
+          this.#o.onMessage?.(m);
+          break;
+        case "goaway": {
+          const g = decodeGoAwayPayload(m.payload);
+          this.#o.onGoAway?.(g?.reason ?? 0, g?.message ?? "");
+          this.#drain({
+            cause: "goaway",
+            goAwayReason: g?.reason ?? 0,
+            message: g?.message ?? "",
+          }, false);
+          break;
+        }
+        case "heartbeat":
+        case "keyupdate":
+          break;
+        default:
+          this.#drain({ cause: "error", message: "server protocol violation" }, true, GoAwayReason.ProtocolError);
+      }
+    }
+  }
+
+  #onEstablished(keys: SessionKeys): void {
+    this.#clock.clearTimeout(this.#handshakeTimer!);
+    this.#handshakeTimer = undefined;
+    this.#details = {
+      sessionId: toHex(keys.sessionId),
+      heartbeatIntervalMs: keys.heartbeatIntervalMs,
+      idleTimeoutMs: keys.idleTimeoutMs,
+      handshakeHash: toHex(keys.handshakeHash),
+    };
+    this.#state = "open";
+    // protocol-v1 §5: the client adopts the server's interval.
+    this.#liveness.start({
+      heartbeatIntervalMs: keys.heartbeatIntervalMs,
+      idleTimeoutMs: keys.idleTimeoutMs,
+    });
+    this.#readyResolve();
+  }
+
+  async request(type: number, payload: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    let retries = options.retries ?? this.#o.retries ?? 2;
+    for (;;) {
+      try {
+        return (await this.#request(type, payload, options)).payload;
+      } catch (e) {
+        if (
+          retries-- > 0 && e instanceof RemoteError &&
+          (e.wireCode === 3 || e.wireCode === 5) && this.#state === "open"
+        ) {
+          await this.#sleep(e.retryAfterMs, options.signal);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  send(type: number, payload: Uint8Array): number {
+    this.#checkSendable(payload);
+    const id = this.#ids.next(this.#pending);
+    this.#send({ type, requestId: id, payload });
+    return id;
+  }
+
+  async ping(payload: Uint8Array = new Uint8Array(0), options: RequestOptions = {}): Promise<number> {
+    const t0 = this.#clock.monotonic();
+    await this.#request(PacketType.Ping, payload, options);
+    return this.#clock.monotonic() - t0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === "handshake") {
+      this.#fail(new SessionError("CONNECTION_CLOSED", "Closed before the handshake finished"));
+    } else {
+      this.#drain({ cause: "local", message: "closed by client" }, true, GoAwayReason.Normal);
+    }
+    await this.closed;
+  }
+
+  #request(type: number, payload: Uint8Array, options: RequestOptions): Promise<Message> {
+    try {
+      this.#checkSendable(payload);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (type !== PacketType.Ping && (type < 0x20 || type > 0x7f)) {
+      return Promise.reject(new RangeError(`Request type must be Ping or 0x20–0x7F, got ${type}`));
+    }
+    const max = this.#o.maxInFlight ?? 1024;
+    if (this.#pending.size >= max) {
+      return Promise.reject(
+        new LimitError("TOO_MANY_IN_FLIGHT", `More than ${max} requests in flight`),
+      );
+    }
+    const id = this.#ids.next(this.#pending);
+    return new Promise<Message>((resolve, reject) => {
+      const p: Pending = { type, resolve, reject, timer: undefined };
+      const timeoutMs = options.timeoutMs ?? this.#o.requestTimeoutMs ?? 30_000;
+      p.timer = this.#clock.setTimeout(() => {
+        if (this.#pending.get(id) !== p) return;
+        this.#pending.delete(id);
+        reject(new SessionError("REQUEST_TIMEOUT", `Request timed out after ${timeoutMs} ms`));
+        this.#maybeFinish();
+      }, timeoutMs);
+      if (options.signal) {
+        if (options.signal.aborted) {
+          this.#clock.clearTimeout(p.timer);
+          reject(options.signal.reason);
+          return;
+        }
+        options.signal.addEventListener("abort", () => {
+          if (this.#pending.get(id) !== p) return;
+          this.#pending.delete(id);
+          this.#clock.clearTimeout(p.timer!);
+          reject(options.signal!.reason);
+          this.#maybeFinish();
+        }, { once: true });
+      }
+      this.#pending.set(id, p);
+      this.#send({ type, requestId: id, payload });
+    });
+  }
+
+  #checkSendable(payload: Uint8Array): void {
+    if (this.#state === "handshake") {
+      throw new NotSentError("CONNECTION_CLOSED", "Session not established yet (await ready)");
+    }
+    if (this.#state !== "open") {
+      throw new NotSentError(
+        this.#closeInfo?.cause === "goaway" || this.#state === "draining" ? "GOAWAY" : "CONNECTION_CLOSED",
+        "Session is closing: open a new connection",
+      );
+    }
+    if (payload.length > MAX_PAYLOAD_BYTES) {
+      throw new LimitError(
+        "PAYLOAD_TOO_LARGE",
+        `Payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
+      );
+    }
+  }
+
+  #send(item: Outbound): void {
+    this.#outbox.send(item);
+    this.#liveness.sent();
+  }
+
+  // Stop new requests; finish in flight (within the grace period), then close.
+  #drain(info: CloseInfo, sendGoAway: boolean, reason: number = GoAwayReason.Normal): void {
+    if (this.#state !== "open") {
+      if (this.#state === "draining" && info.cause === "goaway") this.#closeInfo = info;
+      return;
+    }
+    this.#state = "draining";
+    this.#closeInfo = info;
+    if (sendGoAway) {
+      this.#outbox.send({
+        type: PacketType.GoAway,
+        requestId: 0,
+        payload: encodeGoAwayPayload(reason, info.message),
+      });
+    }
+    this.#graceTimer = this.#clock.setTimeout(() => {
+      this.#graceTimer = undefined;
+      this.#end(this.#closeInfo!);
+    }, this.#o.goAwayGraceMs ?? DEFAULT_GOAWAY_GRACE_MS);
+    this.#maybeFinish();
+  }
+
+  #maybeFinish(): void {
+    if (this.#state === "draining" && this.#pending.size === 0) this.#end(this.#closeInfo!);
+  }
+
+  #fail(e: Error): void {
+    if (this.#state === "handshake") this.#readyReject(e);
+    this.#end({ cause: "error", message: e.message });
+  }
+
+  #end(info: CloseInfo): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#closeInfo ??= info;
+    const clock = this.#clock;
+    for (const t of [this.#graceTimer, this.#handshakeTimer]) if (t !== undefined) clock.clearTimeout(t);
+    this.#liveness.stop();
+    const err = new SessionError(
+      this.#closeInfo.cause === "goaway" ? "GOAWAY" : "CONNECTION_CLOSED",
+      `Session closed: ${this.#closeInfo.message}`,
+    );
+    for (const p of this.#pending.values()) {
+      if (p.timer !== undefined) clock.clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.#pending.clear();
+    this.#readyReject(err);
+    // Queued frames (our GoAway) still go out; the pipeline then closes the socket.
+    this.#outbox.close();
+    if (info.cause === "error" || info.cause === "idle") this.#closeConn();
+    this.#resolveClosed(this.#closeInfo);
+  }
+
+  #sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t = this.#clock.setTimeout(resolve, ms);
+      signal?.addEventListener("abort", () => {
+        this.#clock.clearTimeout(t);
+        reject(signal.reason);
+      }, { once: true });
+    });
+  }
+}

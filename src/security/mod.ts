@@ -1,0 +1,22 @@
+/**
+ * Security policy building blocks. The full reputation system (issue #5)
+ * builds on these.
+ *
+ * @example Refuse an address after repeated handshake failures
+ * ```ts
+ * import { HandshakeGuard, IpRules } from "./mod.ts";
+ * import { ManualClock } from "../util/clock.ts";
+ * const guard = new HandshakeGuard({
+ *   failureLimit: 2,
+ *   allowList: new IpRules(["10.0.0.0/8"]),
+ *   clock: new ManualClock(),
+ * });
+ * guard.recordFailure("192.0.2.1");
+ * guard.recordFailure("192.0.2.1");
+ * console.assert(!guard.allow("192.0.2.1"));
+ * ```
+ *
+ * @module
+ */
+export { type CidrRange, IpRules, parseCidr, parseIp, type ParsedIp, trackingKey } from "./ip_rules.ts";
+export { HandshakeGuard, type HandshakeGuardOptions } from "./handshake_guard.ts";

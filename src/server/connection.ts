@@ -1,0 +1,575 @@
+/**
+ * One server-side connection: the Web Streams pipeline of protocol/pipeline.ts
+ * with the server's "process" stage in the middle, plus the session rules
+ * (protocol-v1 §2–§6): handshake deadline, request dispatch through the
+ * priority scheduler, per-session in-flight limit, heartbeats, idle timeout,
+ * GoAway and draining, bounded send queue.
+ *
+ * ```
+ * conn.readable → FrameDecoderStream → DecryptStream → process → EncryptStream → FrameEncoderStream → conn.writable
+ * ```
+ */
+
+import { ProtocolError } from "../errors.ts";
+import type { Clock } from "../util/clock.ts";
+import { toHex } from "../util/bytes.ts";
+import type { Logger } from "../util/logger.ts";
+import {
+  acceptClientHello,
+  classifyInbound,
+  type CryptoBackend,
+  DecryptStream,
+  encodeErrorPayload,
+  encodeGoAwayPayload,
+  encodeHeartbeatPayload,
+  EncryptStream,
+  type EstablishedInfo,
+  type Frame,
+  FrameDecoderStream,
+  FrameEncoderStream,
+  GoAwayReason,
+  HandshakeError,
+  type InboundBatch,
+  MAX_PAYLOAD_BYTES,
+  type Message,
+  LivenessTimer,
+  type Outbound,
+  Outbox,
+  PacketType,
+  type PipelineObserver,
+  type ReplayCache,
+  RequestIdAllocator,
+  SecureChannel,
+  WireErrorCode,
+} from "../protocol/mod.ts";
+import type { Dispatcher, HandlerEntry, RequestContext, SessionInfo } from "./dispatcher.ts";
+import { HandlerError } from "./dispatcher.ts";
+import type { PriorityScheduler } from "./scheduler.ts";
+import type { HandshakeOutcome, ServerStats } from "./stats.ts";
+
+/** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
+export interface Duplex {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  close(): void;
+}
+
+/** Per-connection settings (a slice of `AppConfig.server`). */
+export interface ConnectionOptions {
+  readonly handshakeTimeoutMs: number;
+  readonly clockSkewMs: number;
+  readonly maxInFlightPerSession: number;
+  readonly maxSendQueueBytes: number;
+  readonly heartbeatIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly goAwayGraceMs: number;
+  readonly handlerTimeoutMs: number;
+  readonly rekeyAfterFrames: number;
+}
+
+/** What a connection needs from its server. */
+export interface ConnectionEnv {
+  readonly backend: CryptoBackend;
+  readonly options: ConnectionOptions;
+  readonly dispatcher: Dispatcher;
+  readonly scheduler: PriorityScheduler;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly stats: ServerStats;
+  readonly replayCache: ReplayCache;
+  lookupPsk(pskId: string): Uint8Array | undefined;
+  onHandshakeFailure(remoteAddr: string, outcome: HandshakeOutcome): void;
+  onEstablished(connection: ServerConnection): void;
+}
+
+type State = "handshake" | "open" | "draining" | "closed";
+
+interface PendingPing {
+  readonly sentAt: number;
+  resolve(rttMs: number): void;
+  reject(e: Error): void;
+}
+
+// Time to let queued frames (GoAway, last replies) reach a peer that reads slowly.
+const CLOSE_FLUSH_MS = 2_000;
+
+class Ctx implements RequestContext {
+  #ac: AbortController | undefined;
+  constructor(
+    readonly type: number,
+    readonly requestId: number,
+    readonly payload: Uint8Array,
+    readonly session: SessionInfo,
+  ) {}
+  get signal(): AbortSignal {
+    this.#ac ??= new AbortController();
+    return this.#ac.signal;
+  }
+  abort(reason: string): void {
+    this.#ac ??= new AbortController();
+    this.#ac.abort(new ProtocolError("CONNECTION_CLOSED", reason));
+  }
+}
+
+/** See module doc. */
+export class ServerConnection implements SessionInfo {
+  readonly remoteAddr: string;
+  /** Settles when the connection is fully closed. */
+  readonly done: Promise<void>;
+  #id = "";
+  #pskId = "";
+  #state: State = "handshake";
+  readonly #conn: Duplex;
+  readonly #env: ConnectionEnv;
+  readonly #channel = new SecureChannel();
+  readonly #outbox: Outbox;
+  readonly #liveness: LivenessTimer;
+  readonly #inFlight = new Map<number, Ctx>();
+  readonly #pings = new Map<number, PendingPing>();
+  readonly #ids = new RequestIdAllocator("server");
+  #timer: number | undefined;
+  #graceTimer: number | undefined;
+  #closeTimer: number | undefined;
+  #onDrained: (() => void) | undefined;
+  #closedConn = false;
+
+  constructor(conn: Duplex, remoteAddr: string, env: ConnectionEnv) {
+    this.#conn = conn;
+    this.remoteAddr = remoteAddr;
+    this.#env = env;
+    const clock = env.clock;
+    this.#outbox = new Outbox({
+      maxQueuedBytes: env.options.maxSendQueueBytes,
+      onOverflow: () => {
+        // protocol-v1 §6: a peer that stops reading is disconnected, not buffered.
+        env.stats.slowConsumerDisconnects++;
+        this.abort();
+      },
+    });
+    this.#liveness = new LivenessTimer(clock, {
+      heartbeatIntervalMs: env.options.heartbeatIntervalMs,
+      idleTimeoutMs: env.options.idleTimeoutMs,
+      onHeartbeatDue: () =>
+        this.#send({
+          type: PacketType.Heartbeat,
+          requestId: 0,
+          payload: encodeHeartbeatPayload(clock.now()),
+        }),
+      onIdle: () => {
+        env.stats.heartbeatTimeouts++;
+        this.goAway(GoAwayReason.IdleTimeout, "idle timeout");
+      },
+    });
+    this.#timer = clock.setTimeout(() => this.#handshakeTimeout(), env.options.handshakeTimeoutMs);
+    this.done = this.#run();
+  }
+
+  /** Hex session id (empty before the handshake). */
+  get id(): string {
+    return this.#id;
+  }
+  /** The psk id the peer authenticated with. */
+  get pskId(): string {
+    return this.#pskId;
+  }
+  /** Current state. */
+  get state(): State {
+    return this.#state;
+  }
+  /** Requests being handled. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Stop accepting requests, send GoAway, finish in-flight requests within the
+   * grace period, then close (protocol-v1 §4). Before the handshake this is a
+   * silent close.
+   */
+  goAway(reason: GoAwayReason, message: string): void {
+    if (this.#state === "closed") return;
+    if (this.#state === "handshake") {
+      this.abort();
+      return;
+    }
+    if (this.#state === "open") {
+      this.#state = "draining";
+      this.#send({
+        type: PacketType.GoAway,
+        requestId: 0,
+        payload: encodeGoAwayPayload(reason, message),
+      });
+      this.#graceTimer = this.#env.clock.setTimeout(
+        () => this.#graceExpired(),
+        this.#env.options.goAwayGraceMs,
+      );
+    }
+    this.#maybeFinishDrain();
+  }
+
+  /** Close at once without sending anything more. */
+  abort(): void {
+    if (this.#state !== "closed") this.#state = "closed";
+    this.#clearTimers();
+    for (const ctx of this.#inFlight.values()) ctx.abort("connection closed");
+    this.#inFlight.clear();
+    this.#closeConn();
+  }
+
+  /** Send a Ping and resolve with the round-trip time in ms. */
+  ping(payload: Uint8Array = new Uint8Array(0)): Promise<number> {
+    if (this.#state !== "open") {
+      return Promise.reject(new ProtocolError("CONNECTION_CLOSED", "Cannot ping: session not open"));
+    }
+    const id = this.#ids.next(this.#pings);
+    return new Promise((resolve, reject) => {
+      this.#pings.set(id, { sentAt: this.#env.clock.monotonic(), resolve, reject });
+      this.#send({ type: PacketType.Ping, requestId: id, payload });
+    });
+  }
+
+  async #run(): Promise<void> {
+    const env = this.#env;
+    const stats = env.stats;
+    const observer: PipelineObserver = {
+      onBytesIn: (n) => (stats.bytesIn += n),
+      onFrameIn: () => stats.framesIn++,
+      onFrameOut: (_t, n) => {
+        stats.framesOut++;
+        stats.bytesOut += n;
+      },
+    };
+    const process = new TransformStream<InboundBatch, Outbound[]>(
+      {
+        start: (c) => this.#outbox.attach(c),
+        transform: (batch) => this.#onBatch(batch),
+        flush: () => this.#onPeerClosed(),
+      },
+      undefined,
+      Outbox.strategy(),
+    );
+    try {
+      await this.#conn.readable
+        .pipeThrough(new FrameDecoderStream("server", observer))
+        .pipeThrough(
+          new DecryptStream({
+            channel: this.#channel,
+            establish: (hello) => this.#establish(hello),
+            observer,
+          }),
+        )
+        .pipeThrough(process)
+        .pipeThrough(new EncryptStream({ channel: this.#channel, observer }))
+        .pipeThrough(new FrameEncoderStream())
+        .pipeTo(this.#conn.writable);
+    } catch (e) {
+      this.#onPipelineError(e);
+    } finally {
+      const wasSession = this.#id !== "";
+      this.#state = "closed";
+      this.#clearTimers();
+      for (const ctx of this.#inFlight.values()) ctx.abort("connection closed");
+      this.#inFlight.clear();
+      for (const p of this.#pings.values()) {
+        p.reject(new ProtocolError("CONNECTION_CLOSED", "Connection closed"));
+      }
+      this.#pings.clear();
+      this.#channel.destroy();
+      this.#closeConn();
+      if (wasSession) stats.sessionsActive--;
+    }
+  }
+
+  #onPipelineError(e: unknown): void {
+    const stats = this.#env.stats;
+    if (this.#id === "") {
+      // Before the handshake: garbage or a refused hello. Handshake refusals
+      // were counted in #establish; count framing errors here.
+      if (e instanceof ProtocolError && e.code.startsWith("FRAME_")) {
+        stats.handshake("framing");
+        this.#env.onHandshakeFailure(this.remoteAddr, "framing");
+      }
+      return;
+    }
+    if (e instanceof ProtocolError) {
+      stats.transportFailures++;
+      this.#env.logger.debug("transport failure", { session: this.#id, code: e.code });
+    }
+  }
+
+  async #establish(hello: Frame): Promise<EstablishedInfo> {
+    const env = this.#env;
+    try {
+      const sessionId = crypto.getRandomValues(new Uint8Array(16));
+      const accepted = await acceptClientHello(env.backend, hello, {
+        lookupPsk: (id) => env.lookupPsk(id),
+        nowMs: env.clock.now(),
+        clockSkewMs: env.options.clockSkewMs,
+        replayCache: env.replayCache,
+        sessionId,
+        heartbeatIntervalMs: env.options.heartbeatIntervalMs,
+        idleTimeoutMs: env.options.idleTimeoutMs,
+        rekeyAfterFrames: env.options.rekeyAfterFrames,
+      });
+      return { keys: accepted.keys, reply: accepted.serverHello };
+    } catch (e) {
+      const outcome: HandshakeOutcome = e instanceof HandshakeError ? e.reason : "malformed";
+      env.stats.handshake(outcome);
+      env.onHandshakeFailure(this.remoteAddr, outcome);
+      throw e; // protocol-v1 §2: every rejection closes without sending a byte
+    }
+  }
+
+  #onBatch(batch: InboundBatch): void {
+    if (batch.established) this.#onEstablished(batch.established);
+    const n = batch.messages.length;
+    if (n === 0) return;
+    this.#liveness.received();
+    for (let i = 0; i < n && this.#state !== "closed"; i++) {
+      const m = batch.messages[i];
+      switch (classifyInbound("server", m)) {
+        case "request":
+          if (m.type === PacketType.Ping) {
+            this.#send({ type: PacketType.Pong, requestId: m.requestId, payload: m.payload });
+          } else {
+            this.#request(m);
+          }
+          break;
+        case "reply": {
+          const p = this.#pings.get(m.requestId);
+          if (p) {
+            this.#pings.delete(m.requestId);
+            p.resolve(this.#env.clock.monotonic() - p.sentAt);
+          }
+          break;
+        }
+        case "heartbeat":
+        case "keyupdate":
+          break; // the receiver already rekeyed on KeyUpdate
+        case "goaway":
+          // The peer stops sending requests; answer what is in flight, then close.
+          this.goAway(GoAwayReason.Normal, "closing after peer GoAway");
+          break;
+        default:
+          this.#env.stats.protocolViolations++;
+          this.goAway(GoAwayReason.ProtocolError, "protocol error");
+      }
+    }
+  }
+
+  #onEstablished(info: EstablishedInfo): void {
+    const env = this.#env;
+    this.#id = toHex(info.keys.sessionId);
+    this.#pskId = info.keys.pskId;
+    this.#state = "open";
+    env.stats.handshake("ok");
+    env.stats.sessionsActive++;
+    if (info.reply) this.#send({ raw: info.reply });
+    env.clock.clearTimeout(this.#timer!);
+    this.#timer = undefined;
+    this.#liveness.start();
+    env.onEstablished(this);
+  }
+
+  #request(m: Message): void {
+    const env = this.#env;
+    const id = m.requestId;
+    if (this.#state !== "open") {
+      this.#sendError(id, WireErrorCode.ShuttingDown, 0, "shutting down");
+      return;
+    }
+    if (this.#inFlight.has(id)) {
+      env.stats.protocolViolations++;
+      this.goAway(GoAwayReason.ProtocolError, "duplicate request id in flight");
+      return;
+    }
+    const entry = env.dispatcher.get(m.type);
+    if (!entry) {
+      this.#sendError(id, WireErrorCode.UnknownType, 0, "unknown type");
+      return;
+    }
+    if (m.payload.length > entry.maxPayloadBytes) {
+      this.#sendError(
+        id,
+        WireErrorCode.RequestTooLarge,
+        0,
+        `request larger than ${entry.maxPayloadBytes} bytes`,
+      );
+      return;
+    }
+    if (this.#inFlight.size >= env.options.maxInFlightPerSession) {
+      env.stats.shed++;
+      this.#sendError(
+        id,
+        WireErrorCode.Overloaded,
+        env.scheduler.retryAfterMs(),
+        "too many requests in flight on this session",
+      );
+      return;
+    }
+    env.stats.requests++;
+    const ctx = new Ctx(m.type, id, m.payload, this);
+    this.#inFlight.set(id, ctx);
+    env.scheduler.submit(entry.priority, () => this.#runHandler(entry, ctx), (retryAfterMs) => {
+      if (this.#inFlight.get(id) !== ctx) return;
+      env.stats.shed++;
+      this.#inFlight.delete(id);
+      this.#sendError(id, WireErrorCode.Overloaded, retryAfterMs, "overloaded, request shed");
+      this.#maybeFinishDrain();
+    });
+  }
+
+  #runHandler(entry: HandlerEntry, ctx: Ctx): void | Promise<void> {
+    if (this.#inFlight.get(ctx.requestId) !== ctx) return; // answered while queued
+    let r: Uint8Array | Promise<Uint8Array>;
+    try {
+      r = entry.handler(ctx);
+    } catch (e) {
+      this.#answerFailure(ctx, e);
+      return;
+    }
+    if (!(r instanceof Promise)) {
+      this.#answer(ctx, r);
+      return;
+    }
+    const clock = this.#env.clock;
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const timer = clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        ctx.abort("handler timed out");
+        this.#answerError(ctx, WireErrorCode.HandlerFailed, 0, "handler timed out");
+        resolve();
+      }, entry.timeoutMs ?? this.#env.options.handlerTimeoutMs);
+      r.then(
+        (payload) => {
+          if (settled) return;
+          settled = true;
+          clock.clearTimeout(timer);
+          this.#answer(ctx, payload);
+          resolve();
+        },
+        (e) => {
+          if (settled) return;
+          settled = true;
+          clock.clearTimeout(timer);
+          this.#answerFailure(ctx, e);
+          resolve();
+        },
+      );
+    });
+  }
+
+  #answer(ctx: Ctx, payload: unknown): void {
+    if (!(payload instanceof Uint8Array) || payload.length > MAX_PAYLOAD_BYTES) {
+      this.#answerError(ctx, WireErrorCode.HandlerFailed, 0, "handler returned an invalid reply");
+      return;
+    }
+    if (this.#inFlight.get(ctx.requestId) !== ctx) return;
+    this.#inFlight.delete(ctx.requestId);
+    this.#send({ type: ctx.type, requestId: ctx.requestId, payload });
+    this.#maybeFinishDrain();
+  }
+
+  #answerFailure(ctx: Ctx, e: unknown): void {
+    if (e instanceof HandlerError) {
+      this.#answerError(ctx, e.wireCode, e.retryAfterMs, e.message);
+    } else {
+      this.#env.logger.warn("handler failed", {
+        type: ctx.type,
+        error: e instanceof Error ? e : String(e),
+      });
+      this.#answerError(ctx, WireErrorCode.HandlerFailed, 0, "handler failed");
+    }
+  }
+
+  #answerError(ctx: Ctx, code: number, retryAfterMs: number, message: string): void {
+    if (this.#inFlight.get(ctx.requestId) !== ctx) return;
+    this.#inFlight.delete(ctx.requestId);
+    this.#sendError(ctx.requestId, code, retryAfterMs, message);
+    this.#maybeFinishDrain();
+  }
+
+  #sendError(requestId: number, code: number, retryAfterMs: number, message: string): void {
+    this.#env.stats.errorSent(code);
+    this.#send({
+      type: PacketType.Error,
+      requestId,
+      payload: encodeErrorPayload(code, retryAfterMs, message),
+    });
+  }
+
+  #send(item: Outbound): void {
+    if (this.#state === "closed") return;
+    this.#outbox.send(item);
+    this.#liveness.sent();
+  }
+
+  #onPeerClosed(): Promise<void> | void {
+    // The peer half-closed: answer what is in flight, then let the stream end.
+    if (this.#inFlight.size === 0) {
+      this.#outbox.flush();
+      return;
+    }
+    return new Promise((resolve) => {
+      this.#onDrained = () => {
+        this.#outbox.flush();
+        resolve();
+      };
+    });
+  }
+
+  #maybeFinishDrain(): void {
+    if (this.#inFlight.size > 0) return;
+    if (this.#onDrained) {
+      const f = this.#onDrained;
+      this.#onDrained = undefined;
+      f();
+      return;
+    }
+    if (this.#state === "draining") this.#closeGracefully();
+  }
+
+  #graceExpired(): void {
+    this.#graceTimer = undefined;
+    for (const ctx of [...this.#inFlight.values()]) {
+      ctx.abort("grace period over");
+      this.#answerError(ctx, WireErrorCode.ShuttingDown, 0, "shutting down");
+    }
+    this.#closeGracefully();
+  }
+
+  #closeGracefully(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#clearTimers();
+    this.#outbox.close(); // queued frames still go out, then conn.writable closes
+    this.#closeTimer = this.#env.clock.setTimeout(() => this.#closeConn(), CLOSE_FLUSH_MS);
+  }
+
+  #handshakeTimeout(): void {
+    this.#timer = undefined;
+    if (this.#state !== "handshake") return;
+    this.#env.stats.handshake("timeout");
+    this.#env.onHandshakeFailure(this.remoteAddr, "timeout");
+    this.abort();
+  }
+
+  #clearTimers(): void {
+    const clock = this.#env.clock;
+    for (const t of [this.#timer, this.#graceTimer]) if (t !== undefined) clock.clearTimeout(t);
+    this.#liveness.stop();
+    this.#timer = this.#graceTimer = undefined;
+  }
+
+  #closeConn(): void {
+    if (this.#closeTimer !== undefined) this.#env.clock.clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    if (this.#closedConn) return;
+    this.#closedConn = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed by the stream */ }
+  }
+}

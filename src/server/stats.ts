@@ -1,0 +1,86 @@
+/** Counters kept by the server; read by monitoring (issue #6) and tests. */
+
+/** Handshake outcomes counted by reason. */
+export type HandshakeOutcome =
+  | "ok"
+  | "malformed"
+  | "version"
+  | "unknown_psk_id"
+  | "decrypt"
+  | "clock_skew"
+  | "replay"
+  | "replay_cache_full"
+  | "timeout"
+  | "framing";
+
+/** A snapshot of {@linkcode ServerStats}. */
+export interface ServerStatsSnapshot {
+  readonly connectionsAccepted: number;
+  readonly connectionsRefused: number;
+  readonly connectionsActive: number;
+  readonly sessionsActive: number;
+  readonly handshakes: Readonly<Record<string, number>>;
+  readonly requests: number;
+  readonly errorsSent: Readonly<Record<string, number>>;
+  readonly shed: number;
+  readonly heartbeatTimeouts: number;
+  readonly protocolViolations: number;
+  readonly transportFailures: number;
+  readonly slowConsumerDisconnects: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** Mutable counters (cheap increments on the hot path). */
+export class ServerStats {
+  connectionsAccepted = 0;
+  connectionsRefused = 0;
+  connectionsActive = 0;
+  sessionsActive = 0;
+  readonly handshakes = new Map<string, number>();
+  requests = 0;
+  readonly errorsSent = new Map<number, number>();
+  shed = 0;
+  heartbeatTimeouts = 0;
+  protocolViolations = 0;
+  transportFailures = 0;
+  slowConsumerDisconnects = 0;
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  /** Count a handshake outcome. */
+  handshake(outcome: HandshakeOutcome): void {
+    this.handshakes.set(outcome, (this.handshakes.get(outcome) ?? 0) + 1);
+  }
+
+  /** Count an Error frame sent. */
+  errorSent(code: number): void {
+    this.errorsSent.set(code, (this.errorsSent.get(code) ?? 0) + 1);
+  }
+
+  /** A plain-object copy. */
+  snapshot(): ServerStatsSnapshot {
+    return {
+      connectionsAccepted: this.connectionsAccepted,
+      connectionsRefused: this.connectionsRefused,
+      connectionsActive: this.connectionsActive,
+      sessionsActive: this.sessionsActive,
+      handshakes: Object.fromEntries(this.handshakes),
+      requests: this.requests,
+      errorsSent: Object.fromEntries([...this.errorsSent].map(([k, v]) => [String(k), v])),
+      shed: this.shed,
+      heartbeatTimeouts: this.heartbeatTimeouts,
+      protocolViolations: this.protocolViolations,
+      transportFailures: this.transportFailures,
+      slowConsumerDisconnects: this.slowConsumerDisconnects,
+      framesIn: this.framesIn,
+      framesOut: this.framesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
+  }
+}
