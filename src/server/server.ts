@@ -80,6 +80,9 @@ export class SomnyServer {
   #listener: Deno.TcpListener | undefined;
   #acceptLoop: Promise<void> | undefined;
   #shutdown: Promise<void> | undefined;
+  #resolveClosed!: () => void;
+  /** Resolves when the server has shut down and every connection is closed. */
+  readonly closed: Promise<void> = new Promise((r) => (this.#resolveClosed = r));
 
   constructor(options: ServerOptions, deps: ServerDeps) {
     for (const [id, key] of deps.psks) {
@@ -241,6 +244,7 @@ export class SomnyServer {
     await Promise.allSettled([...this.#connections].map((c) => c.done));
     await this.#acceptLoop;
     this.#logger.info("stopped", {});
+    this.#resolveClosed();
   }
 }
 

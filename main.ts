@@ -1,0 +1,153 @@
+/**
+ * SomnyToo command line: `serve`, `client`, `keygen`.
+ *
+ * The only module that reads `Deno.args` and `Deno.env`, and the only caller
+ * of `Deno.exit`. Nothing imports it.
+ *
+ * ```
+ * deno task start                      # serve on 0.0.0.0:8000 with the embedded defaults
+ * deno task client ping                # talk to it, key read from ./.somnytoo/psk
+ * deno task client echo "hello"
+ * deno task client bench --connections 16 --seconds 5
+ * deno task keygen [--id NAME]         # a new key, as PSK_SECRET / PSK_FILE line
+ * ```
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError, SomnyError } from "./src/errors.ts";
+import { type AppConfig, ensureDefaultPsk, loadConfig, redactConfig } from "./src/config/mod.ts";
+import { createLogger, fromHex, type Logger, toHex } from "./src/util/mod.ts";
+import { selectCryptoBackend } from "./src/crypto/mod.ts";
+import { createServer, registerEcho } from "./src/server/mod.ts";
+import { runClientCommand } from "./src/cli/client_command.ts";
+
+const USAGE = `Usage:
+  main.ts serve  [--config FILE] [--host HOST] [--port PORT]
+  main.ts client [--host HOST] [--port PORT] [--psk-file FILE | --psk HEX] [--psk-id ID]
+                 ping | echo <text> | bench [--connections N] [--seconds S] [--payload BYTES]
+  main.ts keygen [--id ID]
+Environment variables (and a .env file via --env-file) configure the server; see README.md.`;
+
+async function readConfigFile(path: string | undefined): Promise<unknown> {
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError("CONFIG_FILE_UNREADABLE", `Cannot read config file ${path}: ${(e as Error).name}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError("CONFIG_INVALID", `Config file ${path} is not valid JSON`);
+  }
+}
+
+async function buildConfig(values: { config?: string; host?: string; port?: string }): Promise<AppConfig> {
+  const env = Deno.env.toObject();
+  // Command-line flags are the last word, above the environment.
+  if (values.host) env.SERVER_HOST = values.host;
+  if (values.port) env.SERVER_PORT = values.port;
+  return loadConfig({
+    env,
+    file: await readConfigFile(values.config),
+    fileName: values.config,
+    fileReader: (p) => Deno.readFileSync(p),
+  });
+}
+
+function makeLogger(config: AppConfig): Logger {
+  return createLogger({
+    level: config.logLevel,
+    format: Deno.stdout.isTerminal() ? "pretty" : "json",
+    sink: (line) => console.error(line),
+  });
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+  });
+  const config = await buildConfig(values);
+  const log = makeLogger(config);
+  let psks = config.security.psks;
+  let pskNote = "";
+  if (psks.size === 0) {
+    const stored = await ensureDefaultPsk(config.server.dataDir);
+    psks = new Map([["", stored.psk]]);
+    pskNote = stored.created ? "generated a new key" : "reusing the stored key";
+    log.info(`default PSK: ${pskNote}`, { file: stored.path });
+  }
+  const backend = selectCryptoBackend(config.server.cryptoBackend);
+  const server = createServer(
+    { ...config.server, ...config.security },
+    { psks, backend, logger: log },
+  );
+  registerEcho(server.dispatcher);
+  const addr = server.listen();
+  log.info("config", { config: redactConfig(config) });
+  log.info("serving", { host: addr.hostname, port: addr.port, crypto: backend.name });
+  const connectHost = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "127.0.0.1" : addr.hostname;
+  const keyArg = pskNote ? `--psk-file ${config.server.dataDir}/psk` : "--psk <your PSK_SECRET>";
+  // The one command a client needs (the key is referenced by file, never printed).
+  console.log(
+    `\nSomnyToo listening on ${addr.hostname}:${addr.port}. Connect with:\n` +
+      `  deno task client --host ${connectHost} --port ${addr.port} ${keyArg} echo hello\n`,
+  );
+  const stop = () => {
+    log.info("signal received, shutting down gracefully", {});
+    server.shutdown();
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(sig, stop);
+    } catch { /* signal not supported on this OS */ }
+  }
+  await server.closed;
+}
+
+async function keygen(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { id: { type: "string" } } });
+  const key = toHex(crypto.getRandomValues(new Uint8Array(32)));
+  console.log(values.id !== undefined ? `${values.id}=${key}` : `PSK_SECRET=${key}`);
+}
+
+async function main(): Promise<number> {
+  const [command, ...rest] = Deno.args;
+  try {
+    switch (command) {
+      case "serve":
+        await serve(rest);
+        return 0;
+      case "client":
+        return await runClientCommand(rest, {
+          env: Deno.env.toObject(),
+          readFile: (p) => Deno.readTextFile(p),
+          print: (s) => console.log(s),
+          backend: selectCryptoBackend("auto"),
+          parseKey: fromHex,
+        });
+      case "keygen":
+        await keygen(rest);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        console.error(`Unknown command "${command}".\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    // One clear line; SomnyError messages never contain secrets.
+    if (e instanceof SomnyError) console.error(`error [${e.code}]: ${e.message}`);
+    else if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`error: ${e.message}\n${USAGE}`);
+    } else console.error(`error: ${(e as Error)?.message ?? e}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
