@@ -19,7 +19,7 @@ import { type AppConfig, ensureDefaultPsk, loadConfig, redactConfig } from "./sr
 import { createLogger, fromHex, type Logger, toHex } from "./src/util/mod.ts";
 import { selectCryptoBackend } from "./src/crypto/mod.ts";
 import { createServer, registerEcho } from "./src/server/mod.ts";
-import { runClientCommand } from "./src/cli/client_command.ts";
+import { runClientCommand } from "./src/cli/mod.ts";
 
 const USAGE = `Usage:
   main.ts serve  [--config FILE] [--host HOST] [--port PORT]
@@ -34,7 +34,10 @@ async function readConfigFile(path: string | undefined): Promise<unknown> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new ConfigError("CONFIG_FILE_UNREADABLE", `Cannot read config file ${path}: ${(e as Error).name}`);
+    throw new ConfigError(
+      "CONFIG_FILE_UNREADABLE",
+      `Cannot read config file ${path}: ${(e as Error).name}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -43,7 +46,9 @@ async function readConfigFile(path: string | undefined): Promise<unknown> {
   }
 }
 
-async function buildConfig(values: { config?: string; host?: string; port?: string }): Promise<AppConfig> {
+async function buildConfig(
+  values: { config?: string; host?: string; port?: string },
+): Promise<AppConfig> {
   const env = Deno.env.toObject();
   // Command-line flags are the last word, above the environment.
   if (values.host) env.SERVER_HOST = values.host;
@@ -88,7 +93,9 @@ async function serve(args: string[]): Promise<void> {
   const addr = server.listen();
   log.info("config", { config: redactConfig(config) });
   log.info("serving", { host: addr.hostname, port: addr.port, crypto: backend.name });
-  const connectHost = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "127.0.0.1" : addr.hostname;
+  const connectHost = addr.hostname === "0.0.0.0" || addr.hostname === "::"
+    ? "127.0.0.1"
+    : addr.hostname;
   const keyArg = pskNote ? `--psk-file ${config.server.dataDir}/psk` : "--psk <your PSK_SECRET>";
   // The one command a client needs (the key is referenced by file, never printed).
   console.log(
@@ -107,7 +114,7 @@ async function serve(args: string[]): Promise<void> {
   await server.closed;
 }
 
-async function keygen(args: string[]): Promise<void> {
+function keygen(args: string[]): void {
   const { values } = parseArgs({ args, options: { id: { type: "string" } } });
   const key = toHex(crypto.getRandomValues(new Uint8Array(32)));
   console.log(values.id !== undefined ? `${values.id}=${key}` : `PSK_SECRET=${key}`);
@@ -129,7 +136,7 @@ async function main(): Promise<number> {
           parseKey: fromHex,
         });
       case "keygen":
-        await keygen(rest);
+        keygen(rest);
         return 0;
       case undefined:
       case "help":
@@ -143,7 +150,9 @@ async function main(): Promise<number> {
   } catch (e) {
     // One clear line; SomnyError messages never contain secrets.
     if (e instanceof SomnyError) console.error(`error [${e.code}]: ${e.message}`);
-    else if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    else if (
+      e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
       console.error(`error: ${e.message}\n${USAGE}`);
     } else console.error(`error: ${(e as Error)?.message ?? e}`);
     return 1;

@@ -94,7 +94,10 @@ async function resolvePsk(
   const hex = values.psk ?? (values["psk-file"] ? undefined : io.env.PSK_SECRET);
   if (hex !== undefined) {
     if (!/^[0-9a-fA-F]{64}$/.test(hex.trim())) {
-      throw new ConfigError("CONFIG_INVALID", "--psk / PSK_SECRET must be 64 hex characters (32 bytes)");
+      throw new ConfigError(
+        "CONFIG_INVALID",
+        "--psk / PSK_SECRET must be 64 hex characters (32 bytes)",
+      );
     }
     return io.parseKey(hex.trim());
   }
@@ -129,7 +132,15 @@ interface BenchOptions {
 async function bench(first: ClientSession, o: BenchOptions, io: ClientCommandEnv): Promise<void> {
   const sessions: ClientSession[] = [first];
   for (let i = 1; i < o.connections; i++) {
-    sessions.push(await connect({ host: o.host, port: o.port, psk: o.psk, pskId: o.pskId, backend: io.backend }));
+    sessions.push(
+      await connect({
+        host: o.host,
+        port: o.port,
+        psk: o.psk,
+        pskId: o.pskId,
+        backend: io.backend,
+      }),
+    );
   }
   const payload = new Uint8Array(o.payload);
   const latencies: number[] = [];
@@ -146,9 +157,12 @@ async function bench(first: ClientSession, o: BenchOptions, io: ClientCommandEnv
   const elapsed = (performance.now() - t0) / 1000;
   await Promise.all(sessions.slice(1).map((s) => s.close()));
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
   io.print(
-    `${latencies.length} requests in ${elapsed.toFixed(1)} s: ${(latencies.length / elapsed).toFixed(0)} req/s, ` +
+    `${latencies.length} requests in ${elapsed.toFixed(1)} s: ${
+      (latencies.length / elapsed).toFixed(0)
+    } req/s, ` +
       `p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms ` +
       `(${o.connections} connections × ${o.pipeline}, ${o.payload} B)`,
   );

@@ -5,8 +5,8 @@
  */
 
 import { LimitError, ProtocolError, SessionError } from "../errors.ts";
-import { type Clock, systemClock } from "../util/clock.ts";
-import { toHex } from "../util/bytes.ts";
+import { type Clock, systemClock } from "../util/mod.ts";
+import { toHex } from "../util/mod.ts";
 import {
   classifyInbound,
   type CryptoBackend,
@@ -271,8 +271,12 @@ export class ClientConnection implements ClientSession {
           if (p.timer !== undefined) this.#clock.clearTimeout(p.timer);
           if (m.type === PacketType.Error) {
             const e = decodeErrorPayload(m.payload);
-            p.reject(new RemoteError(e?.code ?? 0, e?.retryAfterMs ?? 0, e?.message ?? "malformed"));
-          } else if (m.type !== p.type && !(p.type === PacketType.Ping && m.type === PacketType.Pong)) {
+            p.reject(
+              new RemoteError(e?.code ?? 0, e?.retryAfterMs ?? 0, e?.message ?? "malformed"),
+            );
+          } else if (
+            m.type !== p.type && !(p.type === PacketType.Ping && m.type === PacketType.Pong)
+          ) {
             p.reject(new ProtocolError("TRANSPORT_STATE", `Reply type ${m.type} != request type`));
           } else {
             p.resolve(m);
@@ -297,7 +301,11 @@ export class ClientConnection implements ClientSession {
         case "keyupdate":
           break;
         default:
-          this.#drain({ cause: "error", message: "server protocol violation" }, true, GoAwayReason.ProtocolError);
+          this.#drain(
+            { cause: "error", message: "server protocol violation" },
+            true,
+            GoAwayReason.ProtocolError,
+          );
       }
     }
   }
@@ -320,7 +328,11 @@ export class ClientConnection implements ClientSession {
     this.#readyResolve();
   }
 
-  async request(type: number, payload: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+  async request(
+    type: number,
+    payload: Uint8Array,
+    options: RequestOptions = {},
+  ): Promise<Uint8Array> {
     let retries = options.retries ?? this.#o.retries ?? 2;
     for (;;) {
       try {
@@ -345,7 +357,10 @@ export class ClientConnection implements ClientSession {
     return id;
   }
 
-  async ping(payload: Uint8Array = new Uint8Array(0), options: RequestOptions = {}): Promise<number> {
+  async ping(
+    payload: Uint8Array = new Uint8Array(0),
+    options: RequestOptions = {},
+  ): Promise<number> {
     const t0 = this.#clock.monotonic();
     await this.#request(PacketType.Ping, payload, options);
     return this.#clock.monotonic() - t0;
@@ -410,7 +425,9 @@ export class ClientConnection implements ClientSession {
     }
     if (this.#state !== "open") {
       throw new NotSentError(
-        this.#closeInfo?.cause === "goaway" || this.#state === "draining" ? "GOAWAY" : "CONNECTION_CLOSED",
+        this.#closeInfo?.cause === "goaway" || this.#state === "draining"
+          ? "GOAWAY"
+          : "CONNECTION_CLOSED",
         "Session is closing: open a new connection",
       );
     }
@@ -463,7 +480,9 @@ export class ClientConnection implements ClientSession {
     this.#state = "closed";
     this.#closeInfo ??= info;
     const clock = this.#clock;
-    for (const t of [this.#graceTimer, this.#handshakeTimer]) if (t !== undefined) clock.clearTimeout(t);
+    for (const t of [this.#graceTimer, this.#handshakeTimer]) {
+      if (t !== undefined) clock.clearTimeout(t);
+    }
     this.#liveness.stop();
     const err = new SessionError(
       this.#closeInfo.cause === "goaway" ? "GOAWAY" : "CONNECTION_CLOSED",

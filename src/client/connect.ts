@@ -1,7 +1,7 @@
 /** Opening client sessions over TCP, optionally reconnecting with backoff. */
 
 import { SessionError } from "../errors.ts";
-import { systemClock } from "../util/clock.ts";
+import { systemClock } from "../util/mod.ts";
 import { ClientConnection, type ClientSession, type SessionOptions } from "./client.ts";
 import { ReconnectingClient, type ReconnectOptions } from "./reconnect.ts";
 
@@ -25,7 +25,8 @@ export async function openConnection(options: ConnectOptions): Promise<ClientCon
   let timer: number | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = clock.setTimeout(
-      () => reject(new SessionError("CONNECTION_CLOSED", `Connect timed out after ${timeoutMs} ms`)),
+      () =>
+        reject(new SessionError("CONNECTION_CLOSED", `Connect timed out after ${timeoutMs} ms`)),
       timeoutMs,
     );
   });

@@ -13,8 +13,8 @@
  * @module
  */
 export {
-  type ClientDuplex,
   ClientConnection,
+  type ClientDuplex,
   type ClientSession,
   type RequestOptions,
   type SessionDetails,

@@ -8,7 +8,7 @@
  */
 
 import { SessionError } from "../errors.ts";
-import { type Clock, systemClock } from "../util/clock.ts";
+import { type Clock, systemClock } from "../util/mod.ts";
 import type {
   ClientConnection,
   ClientSession,

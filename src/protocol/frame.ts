@@ -181,7 +181,10 @@ export class FrameDecoder {
     };
   }
 
-  #fail(code: "FRAME_BAD_MAGIC" | "FRAME_BAD_LENGTH" | "FRAME_BAD_TYPE" | "FRAME_BAD_BODY_SIZE", msg: string): never {
+  #fail(
+    code: "FRAME_BAD_MAGIC" | "FRAME_BAD_LENGTH" | "FRAME_BAD_TYPE" | "FRAME_BAD_BODY_SIZE",
+    msg: string,
+  ): never {
     this.#failed = true;
     this.#partial = undefined;
     throw new ProtocolError(code, `Cannot decode frame: ${msg}`);

@@ -6,7 +6,7 @@
  */
 
 import { ProtocolError } from "../errors.ts";
-import { concat, decodeUtf8Strict, toHex, utf8 } from "../util/bytes.ts";
+import { concat, decodeUtf8Strict, toHex, utf8 } from "../util/mod.ts";
 import {
   MAX_PSK_ID_BYTES,
   NOISE_PROTOCOL_NAME,

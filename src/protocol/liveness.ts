@@ -5,7 +5,7 @@
  * injected clock.
  */
 
-import type { Clock } from "../util/clock.ts";
+import type { Clock } from "../util/mod.ts";
 
 /** Options for {@linkcode LivenessTimer}. */
 export interface LivenessOptions {

@@ -1,6 +1,6 @@
 /** Payload codecs of the control messages (protocol-v1 §4). */
 
-import { decodeUtf8Strict, utf8 } from "../util/bytes.ts";
+import { decodeUtf8Strict, utf8 } from "../util/mod.ts";
 
 /** A decoded Error payload. */
 export interface ErrorPayload {
@@ -28,7 +28,11 @@ function clip(message: string): Uint8Array {
 }
 
 /** `code (u16) || retry_after_ms (u32) || UTF-8 message`. */
-export function encodeErrorPayload(code: number, retryAfterMs: number, message: string): Uint8Array {
+export function encodeErrorPayload(
+  code: number,
+  retryAfterMs: number,
+  message: string,
+): Uint8Array {
   const m = clip(message);
   const out = new Uint8Array(6 + m.length);
   const dv = new DataView(out.buffer);

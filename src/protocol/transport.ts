@@ -10,7 +10,7 @@
  */
 
 import { ProtocolError } from "../errors.ts";
-import { timingSafeEqual, utf8 } from "../util/bytes.ts";
+import { timingSafeEqual, utf8 } from "../util/mod.ts";
 import {
   DEFAULT_REKEY_AFTER_FRAMES,
   HEADER_BYTES,

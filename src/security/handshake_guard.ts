@@ -5,7 +5,7 @@
  * `maxTrackedIps` addresses are tracked, least recently failed evicted first.
  */
 
-import type { Clock } from "../util/clock.ts";
+import type { Clock } from "../util/mod.ts";
 import { type IpRules, trackingKey } from "./ip_rules.ts";
 
 /** Options for {@linkcode HandshakeGuard}. */

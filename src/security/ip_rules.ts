@@ -79,7 +79,10 @@ export function parseCidr(text: string): CidrRange | undefined {
   if (!ip) return undefined;
   const bits = ip.v6 ? 128 : 32;
   const prefix = p === undefined ? bits : Number(p);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits || (p !== undefined && !/^\d+$/.test(p))) {
+  if (
+    !Number.isInteger(prefix) || prefix < 0 || prefix > bits ||
+    (p !== undefined && !/^\d+$/.test(p))
+  ) {
     return undefined;
   }
   const shift = BigInt(bits - prefix);

@@ -5,7 +5,7 @@
  * @example Refuse an address after repeated handshake failures
  * ```ts
  * import { HandshakeGuard, IpRules } from "./mod.ts";
- * import { ManualClock } from "../util/clock.ts";
+ * import { ManualClock } from "../util/mod.ts";
  * const guard = new HandshakeGuard({
  *   failureLimit: 2,
  *   allowList: new IpRules(["10.0.0.0/8"]),
@@ -18,5 +18,12 @@
  *
  * @module
  */
-export { type CidrRange, IpRules, parseCidr, parseIp, type ParsedIp, trackingKey } from "./ip_rules.ts";
+export {
+  type CidrRange,
+  IpRules,
+  parseCidr,
+  type ParsedIp,
+  parseIp,
+  trackingKey,
+} from "./ip_rules.ts";
 export { HandshakeGuard, type HandshakeGuardOptions } from "./handshake_guard.ts";

@@ -11,9 +11,9 @@
  */
 
 import { ProtocolError } from "../errors.ts";
-import type { Clock } from "../util/clock.ts";
-import { toHex } from "../util/bytes.ts";
-import type { Logger } from "../util/logger.ts";
+import type { Clock } from "../util/mod.ts";
+import { toHex } from "../util/mod.ts";
+import type { Logger } from "../util/mod.ts";
 import {
   acceptClientHello,
   classifyInbound,
@@ -30,9 +30,9 @@ import {
   GoAwayReason,
   HandshakeError,
   type InboundBatch,
+  LivenessTimer,
   MAX_PAYLOAD_BYTES,
   type Message,
-  LivenessTimer,
   type Outbound,
   Outbox,
   PacketType,
@@ -219,7 +219,9 @@ export class ServerConnection implements SessionInfo {
   /** Send a Ping and resolve with the round-trip time in ms. */
   ping(payload: Uint8Array = new Uint8Array(0)): Promise<number> {
     if (this.#state !== "open") {
-      return Promise.reject(new ProtocolError("CONNECTION_CLOSED", "Cannot ping: session not open"));
+      return Promise.reject(
+        new ProtocolError("CONNECTION_CLOSED", "Cannot ping: session not open"),
+      );
     }
     const id = this.#ids.next(this.#pings);
     return new Promise((resolve, reject) => {

@@ -16,7 +16,13 @@
  *
  * @module
  */
-export { createServer, type ListenAddr, type ServerDeps, type ServerOptions, SomnyServer } from "./server.ts";
+export {
+  createServer,
+  type ListenAddr,
+  type ServerDeps,
+  type ServerOptions,
+  SomnyServer,
+} from "./server.ts";
 export {
   type ConnectionEnv,
   type ConnectionOptions,
@@ -32,6 +38,11 @@ export {
   type RequestContext,
   type SessionInfo,
 } from "./dispatcher.ts";
-export { PriorityScheduler, type PrioritySchedulerOptions, type ShedCallback, type Task } from "./scheduler.ts";
+export {
+  PriorityScheduler,
+  type PrioritySchedulerOptions,
+  type ShedCallback,
+  type Task,
+} from "./scheduler.ts";
 export { type HandshakeOutcome, ServerStats, type ServerStatsSnapshot } from "./stats.ts";
 export { echoHandler, registerEcho } from "./echo.ts";

@@ -6,8 +6,8 @@
 
 import { LimitError } from "../errors.ts";
 import type { ServerConfig } from "../config/mod.ts";
-import { type Clock, systemClock } from "../util/clock.ts";
-import { type Logger, noopLogger } from "../util/logger.ts";
+import { type Clock, systemClock } from "../util/mod.ts";
+import { type Logger, noopLogger } from "../util/mod.ts";
 import {
   type CryptoBackend,
   GoAwayReason,

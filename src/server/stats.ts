@@ -39,9 +39,9 @@ export class ServerStats {
   connectionsRefused = 0;
   connectionsActive = 0;
   sessionsActive = 0;
-  readonly handshakes = new Map<string, number>();
+  readonly handshakes: Map<string, number> = new Map();
   requests = 0;
-  readonly errorsSent = new Map<number, number>();
+  readonly errorsSent: Map<number, number> = new Map();
   shed = 0;
   heartbeatTimeouts = 0;
   protocolViolations = 0;

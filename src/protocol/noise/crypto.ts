@@ -83,7 +83,22 @@ export interface CryptoBackend {
 
 // RFC 8410 PKCS#8 prefix for a raw X25519 private key.
 const PKCS8_X25519_PREFIX = new Uint8Array([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
 ]);
 
 interface WebAeadKey extends AeadKey {
@@ -141,7 +156,13 @@ export const webCryptoBackend: CryptoBackend = {
     return { publicKey, privateKey };
   },
   async x25519(privateKey, peerPublic) {
-    const pub = await subtle.importKey("raw", peerPublic as BufferSource, { name: "X25519" }, true, []);
+    const pub = await subtle.importKey(
+      "raw",
+      peerPublic as BufferSource,
+      { name: "X25519" },
+      true,
+      [],
+    );
     const bits = new Uint8Array(
       await subtle.deriveBits(
         { name: "X25519", public: pub },

@@ -4,7 +4,7 @@
  */
 
 import { ProtocolError } from "../../errors.ts";
-import { concat } from "../../util/bytes.ts";
+import { concat } from "../../util/mod.ts";
 import type { CipherState } from "./cipher_state.ts";
 import type { CryptoBackend, X25519KeyPair } from "./crypto.ts";
 import { type HandshakePattern, isOneWay, parseProtocolName } from "./patterns.ts";

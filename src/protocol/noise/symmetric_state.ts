@@ -1,6 +1,6 @@
 /** Noise SymmetricState (Noise rev 34 §5.2) with SHA-256 (HASHLEN 32). */
 
-import { concat, utf8 } from "../../util/bytes.ts";
+import { concat, utf8 } from "../../util/mod.ts";
 import type { CryptoBackend } from "./crypto.ts";
 import { CipherState } from "./cipher_state.ts";
 
@@ -22,7 +22,9 @@ export async function hkdf(
   const o1 = await backend.hmacSha256(tempKey, ONE);
   const o2 = await backend.hmacSha256(tempKey, concat(o1, new Uint8Array([0x02])));
   const out = [o1, o2];
-  if (outputs === 3) out.push(await backend.hmacSha256(tempKey, concat(o2, new Uint8Array([0x03]))));
+  if (outputs === 3) {
+    out.push(await backend.hmacSha256(tempKey, concat(o2, new Uint8Array([0x03]))));
+  }
   tempKey.fill(0);
   return out;
 }

@@ -1,0 +1,95 @@
+/**
+ * SomnyToo: a secure binary-protocol server and client for Deno.
+ *
+ * Protocol v1 runs `Noise_NNpsk0_25519_AESGCM_SHA256` over TCP, then
+ * AES-256-GCM frames with an HMAC-SHA256 trailer (see docs/PROTOCOL.md).
+ *
+ * @example Serve Echo and call it
+ * ```ts ignore
+ * import { connect, createServer, CONFIG_DEFAULTS, registerEcho } from "./mod.ts";
+ *
+ * const psk = crypto.getRandomValues(new Uint8Array(32));
+ * const server = createServer(
+ *   { ...CONFIG_DEFAULTS.server, ...CONFIG_DEFAULTS.security, host: "127.0.0.1", port: 0 },
+ *   { psks: new Map([["", psk]]) },
+ * );
+ * registerEcho(server.dispatcher);
+ * const { port } = server.listen();
+ *
+ * const session = await connect({ port, psk });
+ * const reply = await session.request(0x20, new TextEncoder().encode("hello"));
+ * console.log(new TextDecoder().decode(reply)); // "hello"
+ * await session.close();
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+// Errors
+export {
+  ConfigError,
+  type ErrorCode,
+  LimitError,
+  ProtocolError,
+  SessionError,
+  SomnyError,
+} from "./src/errors.ts";
+
+// Server
+export {
+  createServer,
+  Dispatcher,
+  echoHandler,
+  type Handler,
+  HandlerError,
+  type HandlerOptions,
+  type ListenAddr,
+  registerEcho,
+  type RequestContext,
+  type ServerDeps,
+  type ServerOptions,
+  type ServerStatsSnapshot,
+  type SessionInfo,
+  SomnyServer,
+} from "./src/server/mod.ts";
+
+// Client
+export {
+  type ClientSession,
+  type CloseInfo,
+  connect,
+  type ConnectOptions,
+  NotSentError,
+  type ReconnectOptions,
+  RemoteError,
+  type RequestOptions,
+  type SessionDetails,
+} from "./src/client/mod.ts";
+
+// Protocol constants a handler author needs
+export {
+  type CryptoBackend,
+  GoAwayReason,
+  MAX_PAYLOAD_BYTES,
+  PacketType,
+  Priority,
+  webCryptoBackend,
+  WireErrorCode,
+} from "./src/protocol/mod.ts";
+
+// Crypto backends
+export { type CryptoBackendPreference, selectCryptoBackend } from "./src/crypto/mod.ts";
+
+// Configuration
+export {
+  type AppConfig,
+  CONFIG_DEFAULTS,
+  ensureDefaultPsk,
+  loadConfig,
+  type LoadConfigOptions,
+  redactConfig,
+} from "./src/config/mod.ts";
+
+// Utilities
+export { type Clock, createLogger, type Logger, ManualClock, systemClock } from "./src/util/mod.ts";
