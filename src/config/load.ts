@@ -565,7 +565,7 @@ export function loadConfig(options: LoadConfigOptions): AppConfig {
   requireOrder("scaling.scaleDownCpuPercent", "scaling.scaleUpCpuPercent", true, "less than");
   if (
     getPath(cfg, "monitoring.prometheusEnabled") === true &&
-    num("monitoring.prometheusPort") === num("server.port")
+    num("server.port") !== 0 && num("monitoring.prometheusPort") === num("server.port")
   ) {
     throw new ConfigError(
       "CONFIG_INVALID",

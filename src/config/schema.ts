@@ -335,6 +335,8 @@ const num = (min: number, max: number, exclusive = false): FieldType => ({
 const BOOL: FieldType = { kind: "bool" };
 const WORD: FieldType = { kind: "word" };
 const PORT = int(1, 65_535);
+// Listen ports may be 0: the OS picks a free one (tests, side-by-side instances).
+const LISTEN_PORT = int(0, 65_535);
 const DAY_MS = 86_400_000;
 const weight = (name: string, d: number, doc: string): FieldSpec => ({
   path: `security.anomalyWeights.${name}`,
@@ -358,7 +360,7 @@ const weight = (name: string, d: number, doc: string): FieldSpec => ({
  */
 export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { path: "server.host", type: WORD, default: "0.0.0.0", doc: "Listen address" },
-  { path: "server.port", type: PORT, default: 8000, doc: "Listen port" },
+  { path: "server.port", type: LISTEN_PORT, default: 8000, doc: "Listen port (0: any free port)" },
   {
     path: "server.dataDir",
     type: { kind: "path" },

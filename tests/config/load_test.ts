@@ -332,7 +332,7 @@ Deno.test('PSK ring errors: id "" twice, no reader, unreadable, empty file', () 
 /** Variable → a bad value and the exact expected message. */
 const BAD_ENV: Record<string, [string, string]> = {
   SERVER_HOST: ["my host", 'SERVER_HOST must be a non-empty value without spaces (got "my host")'],
-  SERVER_PORT: ["70000", 'SERVER_PORT must be an integer from 1 to 65535 (got "70000")'],
+  SERVER_PORT: ["70000", 'SERVER_PORT must be an integer from 0 to 65535 (got "70000")'],
   DATA_DIR: ["a\0b", 'DATA_DIR must be a non-empty path (got "a\\u0000b")'],
   PSK_SECRET: [KEY_A.slice(0, 62) + "zz", "PSK_SECRET must be 64 hex characters (32 bytes)"],
   PSK_FILE: ["x\0y", 'PSK_FILE must be a non-empty path (got "x\\u0000y")'],
@@ -611,11 +611,11 @@ Deno.test("config file errors name the key and the file", () => {
   assert.equal(load({ server: 5 }), "server in somny.json must be an object");
   assert.equal(
     load({ server: { port: "8000" } }),
-    'server.port in somny.json must be an integer from 1 to 65535 (got "8000")',
+    'server.port in somny.json must be an integer from 0 to 65535 (got "8000")',
   );
   assert.equal(
     load({ server: { port: 80.5 } }),
-    'server.port in somny.json must be an integer from 1 to 65535 (got "80.5")',
+    'server.port in somny.json must be an integer from 0 to 65535 (got "80.5")',
   );
   assert.equal(
     load({ security: { testMode: "true" } }),
