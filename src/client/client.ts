@@ -8,6 +8,7 @@ import { LimitError, ProtocolError, SessionError } from "../errors.ts";
 import { type Clock, systemClock } from "../util/mod.ts";
 import { toHex } from "../util/mod.ts";
 import {
+  type ByteDuplex,
   classifyInbound,
   type CryptoBackend,
   decodeErrorPayload,
@@ -36,11 +37,7 @@ import {
 import { type CloseInfo, NotSentError, RemoteError } from "./errors.ts";
 
 /** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
-export interface ClientDuplex {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  close(): void;
-}
+export type ClientDuplex = ByteDuplex;
 
 /** Options shared by {@linkcode connect} and {@linkcode ClientConnection}. */
 export interface SessionOptions {

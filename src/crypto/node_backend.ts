@@ -20,12 +20,13 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
-import type {
-  AeadKey,
-  CryptoBackend,
-  MacKey,
-  X25519KeyPair,
-  X25519Private,
+import {
+  type AeadKey,
+  type CryptoBackend,
+  type MacKey,
+  PKCS8_X25519_PREFIX,
+  type X25519KeyPair,
+  type X25519Private,
 } from "../protocol/mod.ts";
 
 const KEY_LEN = 32;
@@ -35,24 +36,6 @@ const TAG_LEN = 16;
 // RFC 8410 DER prefixes: PKCS#8 for a raw X25519 private key, SPKI for a raw
 // public key. Wrapping raw bytes in DER is the only import path node:crypto
 // offers for raw X25519 keys.
-const PKCS8_X25519_PREFIX = new Uint8Array([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
 const SPKI_X25519_PREFIX = new Uint8Array([
   0x30,
   0x2a,

@@ -15,10 +15,18 @@
  * anything further (protocol-v1 §2, §3: silent close).
  */
 
+import { concat } from "../util/mod.ts";
 import { type Frame, FrameDecoder, type Role } from "./frame.ts";
 import type { SessionKeys } from "./handshake.ts";
 import { PacketType } from "./packet.ts";
 import type { Message, TransportSender } from "./transport.ts";
+
+/** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
+export interface ByteDuplex {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  close(): void;
+}
 
 /** Keys shared by the inbound and outbound halves of one connection. */
 export class SecureChannel {
@@ -161,19 +169,7 @@ export class FrameEncoderStream extends TransformStream<Uint8Array[], Uint8Array
   constructor() {
     super({
       transform(frames, controller) {
-        if (frames.length === 1) {
-          controller.enqueue(frames[0]);
-          return;
-        }
-        let n = 0;
-        for (const f of frames) n += f.length;
-        const buf = new Uint8Array(n);
-        let o = 0;
-        for (const f of frames) {
-          buf.set(f, o);
-          o += f.length;
-        }
-        controller.enqueue(buf);
+        controller.enqueue(frames.length === 1 ? frames[0] : concat(...frames));
       },
     });
   }

@@ -16,6 +16,7 @@ import { toHex } from "../util/mod.ts";
 import type { Logger } from "../util/mod.ts";
 import {
   acceptClientHello,
+  type ByteDuplex,
   classifyInbound,
   type CryptoBackend,
   DecryptStream,
@@ -48,11 +49,7 @@ import type { PriorityScheduler } from "./scheduler.ts";
 import type { HandshakeOutcome, ServerStats } from "./stats.ts";
 
 /** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
-export interface Duplex {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  close(): void;
-}
+export type Duplex = ByteDuplex;
 
 /** Per-connection settings (a slice of `AppConfig.server`). */
 export interface ConnectionOptions {

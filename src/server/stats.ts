@@ -1,17 +1,9 @@
 /** Counters kept by the server; read by monitoring (issue #6) and tests. */
 
-/** Handshake outcomes counted by reason. */
-export type HandshakeOutcome =
-  | "ok"
-  | "malformed"
-  | "version"
-  | "unknown_psk_id"
-  | "decrypt"
-  | "clock_skew"
-  | "replay"
-  | "replay_cache_full"
-  | "timeout"
-  | "framing";
+import type { HandshakeRejectReason } from "../protocol/mod.ts";
+
+/** Handshake outcomes counted by reason: the protocol's refusals plus what the server sees. */
+export type HandshakeOutcome = "ok" | HandshakeRejectReason | "timeout" | "framing";
 
 /** A snapshot of {@linkcode ServerStats}. */
 export interface ServerStatsSnapshot {

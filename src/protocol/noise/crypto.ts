@@ -81,8 +81,8 @@ export interface CryptoBackend {
   destroyKey?(key: AeadKey | MacKey | X25519Private): void;
 }
 
-// RFC 8410 PKCS#8 prefix for a raw X25519 private key.
-const PKCS8_X25519_PREFIX = new Uint8Array([
+/** RFC 8410 PKCS#8 prefix that wraps a raw 32-byte X25519 private key. */
+export const PKCS8_X25519_PREFIX: Uint8Array = new Uint8Array([
   0x30,
   0x2e,
   0x02,

@@ -5,7 +5,7 @@
 
 import { ProtocolError } from "../../errors.ts";
 import { concat } from "../../util/mod.ts";
-import type { CipherState } from "./cipher_state.ts";
+import { CipherState } from "./cipher_state.ts";
 import type { CryptoBackend, X25519KeyPair } from "./crypto.ts";
 import { type HandshakePattern, isOneWay, parseProtocolName } from "./patterns.ts";
 import { SymmetricState } from "./symmetric_state.ts";
@@ -187,16 +187,14 @@ export class HandshakeState {
 
   /** Split() once finished. The HandshakeState must not be used afterwards. */
   async split(): Promise<HandshakeSplit> {
-    if (!this.finished) throw new ProtocolError("TRANSPORT_STATE", "Handshake not finished");
-    const [c1, c2] = await this.#ss.split();
-    const out = {
-      c1,
-      c2,
-      handshakeHash: this.#ss.handshakeHash,
-      chainingKey: this.#ss.chainingKey,
-    };
-    this.destroy();
-    return out;
+    const { k1, k2, handshakeHash, chainingKey } = await this.splitRaw();
+    const c1 = new CipherState(this.#backend);
+    const c2 = new CipherState(this.#backend);
+    await c1.initializeKey(k1);
+    await c2.initializeKey(k2);
+    k1.fill(0);
+    k2.fill(0);
+    return { c1, c2, handshakeHash, chainingKey };
   }
 
   /**

@@ -113,18 +113,6 @@ export class SymmetricState {
     return [k1, k2];
   }
 
-  /** Split() into two CipherStates. */
-  async split(): Promise<[CipherState, CipherState]> {
-    const [k1, k2] = await this.splitRaw();
-    const c1 = new CipherState(this.#backend);
-    const c2 = new CipherState(this.#backend);
-    await c1.initializeKey(k1);
-    await c2.initializeKey(k2);
-    k1.fill(0);
-    k2.fill(0);
-    return [c1, c2];
-  }
-
   /** Wipe ck and drop the handshake cipher. */
   destroy(): void {
     this.#ck.fill(0);
