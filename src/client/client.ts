@@ -444,7 +444,10 @@ export class ClientConnection implements ClientSession {
   // Stop new requests; finish in flight (within the grace period), then close.
   #drain(info: CloseInfo, sendGoAway: boolean, reason: number = GoAwayReason.Normal): void {
     if (this.#state !== "open") {
-      if (this.#state === "draining" && info.cause === "goaway") this.#closeInfo = info;
+      // A GoAway that answers our own close() does not change why we closed.
+      if (
+        this.#state === "draining" && info.cause === "goaway" && this.#closeInfo?.cause !== "local"
+      ) this.#closeInfo = info;
       return;
     }
     this.#state = "draining";

@@ -103,6 +103,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = Object.freeze([
   env("MAX_IN_FLIGHT_PER_SESSION", "server.maxInFlightPerSession", "int"),
   env("HEARTBEAT_INTERVAL_MS", "server.heartbeatIntervalMs", "int"),
   env("IDLE_TIMEOUT_MS", "server.idleTimeoutMs", "int"),
+  env("SEND_STALL_TIMEOUT_MS", "server.sendStallTimeoutMs", "int"),
   env("HANDLER_TIMEOUT_MS", "server.handlerTimeoutMs", "int"),
   env("SHUTDOWN_TIMEOUT_MS", "server.shutdownTimeoutMs", "int"),
   env("CRYPTO_BACKEND", "server.cryptoBackend", "enum"),

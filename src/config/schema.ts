@@ -67,6 +67,11 @@ export interface ServerConfig {
   readonly heartbeatIntervalMs: number;
   /** Close a session silent for this long (must exceed the heartbeat). @default {45000} */
   readonly idleTimeoutMs: number;
+  /**
+   * A peer whose socket accepts no queued output for this long is
+   * disconnected (it stopped reading). @default {10000}
+   */
+  readonly sendStallTimeoutMs: number;
   /** Time between GOAWAY and close. @default {5000} */
   readonly goAwayGraceMs: number;
   /** Graceful shutdown budget. @default {10000} */
@@ -420,6 +425,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     type: int(200, DAY_MS),
     default: 45_000,
     doc: "Idle session timeout (ms), greater than the heartbeat",
+  },
+  {
+    path: "server.sendStallTimeoutMs",
+    type: int(100, 600_000),
+    default: 10_000,
+    doc: "Disconnect a peer whose socket accepts no output for this long (ms)",
   },
   {
     path: "server.goAwayGraceMs",

@@ -35,6 +35,8 @@ export class LivenessTimer {
   /** Start (or restart with new intervals, e.g. the server's from ServerHello). */
   start(intervals?: Pick<LivenessOptions, "heartbeatIntervalMs" | "idleTimeoutMs">): void {
     if (intervals) this.#o = { ...this.#o, ...intervals };
+    // Count from now (the handshake's end), not from construction (the TCP accept).
+    this.#lastRecv = this.#lastSent = this.#clock.monotonic();
     this.#running = true;
     this.#arm();
   }

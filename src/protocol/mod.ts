@@ -33,3 +33,4 @@ export {
 export { type HandshakePattern, parsePattern, parseProtocolName } from "./noise/patterns.ts";
 export * from "./outbox.ts";
 export * from "./liveness.ts";
+export * from "./stall_guard.ts";

@@ -29,6 +29,7 @@ import {
   FrameDecoderStream,
   FrameEncoderStream,
   GoAwayReason,
+  guardWrites,
   HandshakeError,
   type InboundBatch,
   LivenessTimer,
@@ -45,7 +46,7 @@ import {
 } from "../protocol/mod.ts";
 import type { Dispatcher, HandlerEntry, RequestContext, SessionInfo } from "./dispatcher.ts";
 import { HandlerError } from "./dispatcher.ts";
-import type { PriorityScheduler } from "./scheduler.ts";
+import type { CancelQueued, PriorityScheduler } from "./scheduler.ts";
 import type { HandshakeOutcome, ServerStats } from "./stats.ts";
 
 /** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
@@ -60,6 +61,7 @@ export interface ConnectionOptions {
   readonly heartbeatIntervalMs: number;
   readonly idleTimeoutMs: number;
   readonly goAwayGraceMs: number;
+  readonly sendStallTimeoutMs: number;
   readonly handlerTimeoutMs: number;
   readonly rekeyAfterFrames: number;
 }
@@ -92,6 +94,8 @@ const CLOSE_FLUSH_MS = 2_000;
 
 class Ctx implements RequestContext {
   #ac: AbortController | undefined;
+  /** Removes the request from the scheduler's queue while it waits there. */
+  cancelQueued: CancelQueued | undefined;
   constructor(
     readonly type: number,
     readonly requestId: number,
@@ -103,6 +107,7 @@ class Ctx implements RequestContext {
     return this.#ac.signal;
   }
   abort(reason: string): void {
+    this.cancelQueued?.();
     this.#ac ??= new AbortController();
     this.#ac.abort(new ProtocolError("CONNECTION_CLOSED", reason));
   }
@@ -260,7 +265,15 @@ export class ServerConnection implements SessionInfo {
         .pipeThrough(process)
         .pipeThrough(new EncryptStream({ channel: this.#channel, observer }))
         .pipeThrough(new FrameEncoderStream())
-        .pipeTo(this.#conn.writable);
+        .pipeTo(guardWrites(this.#conn.writable, {
+          clock: env.clock,
+          stallMs: env.options.sendStallTimeoutMs,
+          onStall: () => {
+            // protocol-v1 §6: a peer that stops reading is disconnected.
+            stats.slowConsumerDisconnects++;
+            this.abort();
+          },
+        }));
     } catch (e) {
       this.#onPipelineError(e);
     } finally {
@@ -409,7 +422,10 @@ export class ServerConnection implements SessionInfo {
     env.stats.requests++;
     const ctx = new Ctx(m.type, id, m.payload, this);
     this.#inFlight.set(id, ctx);
-    env.scheduler.submit(entry.priority, () => this.#runHandler(entry, ctx), (retryAfterMs) => {
+    ctx.cancelQueued = env.scheduler.submit(entry.priority, () => {
+      ctx.cancelQueued = undefined;
+      return this.#runHandler(entry, ctx);
+    }, (retryAfterMs) => {
       if (this.#inFlight.get(id) !== ctx) return;
       env.stats.shed++;
       this.#inFlight.delete(id);

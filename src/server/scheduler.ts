@@ -23,7 +23,13 @@ export type ShedCallback = (retryAfterMs: number) => void;
 interface Queued {
   readonly task: Task;
   readonly shed: ShedCallback;
+  cancelled: boolean;
 }
+
+/** Removes a queued task (a no-op once it has started or been shed). */
+export type CancelQueued = () => void;
+
+const NOOP: CancelQueued = () => {};
 
 const PRIORITIES = [Priority.Urgent, Priority.High, Priority.Normal, Priority.Low] as const;
 
@@ -65,36 +71,46 @@ export class PriorityScheduler {
     return Math.round(Math.min(5000, Math.max(50, est)));
   }
 
-  /** Run `task` now, queue it, or shed it (now or later, if evicted by higher priority work). */
-  submit(priority: Priority, task: Task, shed: ShedCallback): void {
+  /**
+   * Run `task` now, queue it, or shed it (now or later, if evicted by higher
+   * priority work). Returns a function that removes it from the queue, for a
+   * session that ends while its requests wait.
+   */
+  submit(priority: Priority, task: Task, shed: ShedCallback): CancelQueued {
     if (priority === Priority.Urgent || this.#running < this.#maxConcurrent) {
       this.#start(task);
-      return;
+      return NOOP;
     }
     if (this.#queued >= this.#maxQueued) {
       // Evict the newest entry of the lowest priority below ours, if any.
       let victim: Queued | undefined;
-      for (let p = PRIORITIES.length - 1; p > priority; p--) {
-        victim = this.#queues[p].pop();
-        if (victim) break;
+      for (let p = PRIORITIES.length - 1; p > priority && !victim; p--) {
+        victim = popLive(this.#queues[p]);
       }
       if (!victim) {
         this.#shed++;
         shed(this.retryAfterMs());
-        return;
+        return NOOP;
       }
       this.#queued--;
       this.#shed++;
       victim.shed(this.retryAfterMs());
     }
-    this.#queues[priority].push({ task, shed });
+    const entry: Queued = { task, shed, cancelled: false };
+    this.#queues[priority].push(entry);
     this.#queued++;
+    return () => {
+      if (entry.cancelled) return;
+      entry.cancelled = true; // removed lazily; no longer counted
+      this.#queued--;
+    };
   }
 
   /** Shed everything queued (shutdown). */
   shedAll(retryAfterMs: number): void {
     for (const q of this.#queues) {
       for (const item of q.splice(0)) {
+        if (item.cancelled) continue;
         this.#shed++;
         item.shed(retryAfterMs);
       }
@@ -125,7 +141,7 @@ export class PriorityScheduler {
     this.#running--;
     while (this.#running < this.#maxConcurrent && this.#queued > 0) {
       for (const q of this.#queues) {
-        const next = q.shift();
+        const next = shiftLive(q);
         if (next) {
           this.#queued--;
           this.#start(next.task);
@@ -134,4 +150,17 @@ export class PriorityScheduler {
       }
     }
   }
+}
+
+// Cancelled entries stay in their queue until they reach an end; skip them there.
+function shiftLive(q: Queued[]): Queued | undefined {
+  let e = q.shift();
+  while (e?.cancelled) e = q.shift();
+  return e;
+}
+
+function popLive(q: Queued[]): Queued | undefined {
+  let e = q.pop();
+  while (e?.cancelled) e = q.pop();
+  return e;
 }
