@@ -177,6 +177,7 @@ export async function acceptClientHello(
   frame: Frame,
   options: ServerHandshakeOptions,
 ): Promise<AcceptedHandshake> {
+  if (options.sessionId.length !== 16) throw new RangeError("sessionId must be 16 bytes");
   const b = frame.body;
   if (frame.type !== PacketType.ClientHello || b.length < 2) throw new HandshakeError("malformed");
   if (b[0] !== PROTOCOL_VERSION) throw new HandshakeError("version");
@@ -216,7 +217,6 @@ export async function acceptClientHello(
     );
     if (admitted === "replay") throw new HandshakeError("replay");
     if (admitted === "full") throw new HandshakeError("replay_cache_full");
-    if (options.sessionId.length !== 16) throw new RangeError("sessionId must be 16 bytes");
     const sp = new Uint8Array(24);
     sp.set(options.sessionId);
     const dv = new DataView(sp.buffer);
@@ -237,7 +237,10 @@ export async function acceptClientHello(
     return { serverHello, keys };
   } catch (e) {
     hs.destroy();
-    throw e;
+    // Everything after decryption (e.g. a small-order `e` failing the DH) is a
+    // refusal too: the documented contract is HandshakeError, nothing else.
+    if (e instanceof HandshakeError) throw e;
+    throw new HandshakeError("malformed", { cause: e });
   }
 }
 

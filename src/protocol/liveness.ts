@@ -34,6 +34,8 @@ export class LivenessTimer {
 
   /** Start (or restart with new intervals, e.g. the server's from ServerHello). */
   start(intervals?: Pick<LivenessOptions, "heartbeatIntervalMs" | "idleTimeoutMs">): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (intervals) this.#o = { ...this.#o, ...intervals };
     // Count from now (the handshake's end), not from construction (the TCP accept).
     this.#lastRecv = this.#lastSent = this.#clock.monotonic();

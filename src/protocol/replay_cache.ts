@@ -33,7 +33,7 @@ export class ReplayCache {
     return this.#capacity;
   }
 
-  /** True if `key` is held and not expired at `nowMs`. */
+  /** True if `key` is held at `nowMs` (entries live until their expiry instant, inclusive). */
   has(key: string, nowMs: number): boolean {
     this.#prune(nowMs);
     return this.#expiry.has(key);
@@ -54,7 +54,9 @@ export class ReplayCache {
 
   #prune(nowMs: number): void {
     const h = this.#heap;
-    while (h.length > 0 && h[0][0] <= nowMs) {
+    // An entry lives through its expiry instant: the handshake's skew check
+    // accepts |timestamp − now| == skew, so the entry must still be there then.
+    while (h.length > 0 && h[0][0] < nowMs) {
       const [, key] = this.#pop();
       this.#expiry.delete(key);
     }

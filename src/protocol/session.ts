@@ -16,9 +16,14 @@ export class RequestIdAllocator {
   readonly #first: number;
   #next: number;
 
-  constructor(role: Role) {
+  /**
+   * @param role whose ids these are
+   * @param nextIdForTestingOnly where to start (tests of the wrap-around)
+   */
+  constructor(role: Role, nextIdForTestingOnly?: number) {
     this.#first = role === "client" ? 1 : 2;
-    this.#next = this.#first;
+    this.#next = nextIdForTestingOnly ?? this.#first;
+    if (this.#next % 2 !== this.#first % 2) throw new RangeError("Start id has the wrong parity");
   }
 
   /** The next id not in `inFlight`. */

@@ -36,10 +36,10 @@ export class HandshakeGuard {
   constructor(options: HandshakeGuardOptions) {
     const windowMs = options.windowMs ?? 60_000;
     this.#o = {
+      ...options,
       windowMs,
       refuseForMs: options.refuseForMs ?? windowMs,
       maxTrackedIps: options.maxTrackedIps ?? 100_000,
-      ...options,
     };
   }
 

@@ -11,7 +11,15 @@ export interface ParsedIp {
 
 /** Parse an IPv4 or IPv6 address; IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes IPv4. */
 export function parseIp(text: string): ParsedIp | undefined {
-  const s = text.trim().replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  let s = text.trim();
+  if (s.startsWith("[") !== s.endsWith("]")) return undefined;
+  if (s.startsWith("[")) s = s.slice(1, -1);
+  const zone = s.indexOf("%"); // zone ids (fe80::1%eth0) exist only for IPv6
+  if (zone >= 0) {
+    if (!s.includes(":") || zone === s.length - 1) return undefined;
+    s = s.slice(0, zone);
+  }
+  if (text.trim().startsWith("[") && !s.includes(":")) return undefined;
   const v4 = parseV4(s);
   if (v4 !== undefined) return { v6: false, value: v4 };
   if (!s.includes(":")) return undefined;
@@ -36,13 +44,14 @@ function parseV4(s: string): bigint | undefined {
 function parseV6(s: string): bigint | undefined {
   const halves = s.split("::");
   if (halves.length > 2) return undefined;
-  const parseGroups = (part: string): bigint[] | undefined => {
+  // A dotted IPv4 part may only end the whole address.
+  const parseGroups = (part: string, v4Tail: boolean): bigint[] | undefined => {
     if (part === "") return [];
     const out: bigint[] = [];
     const groups = part.split(":");
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i];
-      if (i === groups.length - 1 && g.includes(".")) {
+      if (v4Tail && i === groups.length - 1 && g.includes(".")) {
         const v4 = parseV4(g);
         if (v4 === undefined) return undefined;
         out.push(v4 >> 16n, v4 & 0xffffn);
@@ -52,8 +61,8 @@ function parseV6(s: string): bigint | undefined {
     }
     return out;
   };
-  const head = parseGroups(halves[0]);
-  const tail = halves.length === 2 ? parseGroups(halves[1]) : [];
+  const head = parseGroups(halves[0], halves.length === 1);
+  const tail = halves.length === 2 ? parseGroups(halves[1], true) : [];
   if (!head || !tail) return undefined;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
@@ -78,7 +87,9 @@ export function parseCidr(text: string): CidrRange | undefined {
   const ip = parseIp(addr);
   if (!ip) return undefined;
   const bits = ip.v6 ? 128 : 32;
-  const prefix = p === undefined ? bits : Number(p);
+  let prefix = p === undefined ? bits : Number(p);
+  // An IPv4-mapped range (::ffff:0:0/96) is the IPv4 range with 96 fewer bits.
+  if (!ip.v6 && addr.includes(":") && p !== undefined) prefix -= 96;
   if (
     !Number.isInteger(prefix) || prefix < 0 || prefix > bits ||
     (p !== undefined && !/^\d+$/.test(p))
@@ -132,6 +143,10 @@ export class IpRules {
 export function trackingKey(address: string): string {
   const ip = parseIp(address);
   if (!ip) return address;
-  if (!ip.v6) return address;
+  if (!ip.v6) {
+    // Normalized, so "::ffff:1.2.3.4" and "1.2.3.4" share one budget.
+    const v = Number(ip.value);
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
   return `${(ip.value >> 64n).toString(16)}::/64`;
 }

@@ -23,7 +23,8 @@ export type ShedCallback = (retryAfterMs: number) => void;
 interface Queued {
   readonly task: Task;
   readonly shed: ShedCallback;
-  cancelled: boolean;
+  /** Left the queue (started, shed, evicted or cancelled). */
+  removed: boolean;
 }
 
 /** Removes a queued task (a no-op once it has started or been shed). */
@@ -37,8 +38,10 @@ const PRIORITIES = [Priority.Urgent, Priority.High, Priority.Normal, Priority.Lo
 export class PriorityScheduler {
   readonly #maxConcurrent: number;
   readonly #maxQueued: number;
-  readonly #queues: Queued[][] = [[], [], [], []];
+  #queues: Queued[][] = [[], [], [], []];
   #queued = 0;
+  #stale = 0;
+  #pumping = false;
   #running = 0;
   #shed = 0;
   // EWMA of async task duration, for retry_after_ms estimates.
@@ -85,24 +88,25 @@ export class PriorityScheduler {
       // Evict the newest entry of the lowest priority below ours, if any.
       let victim: Queued | undefined;
       for (let p = PRIORITIES.length - 1; p > priority && !victim; p--) {
-        victim = popLive(this.#queues[p]);
+        victim = this.#take(this.#queues[p], "newest");
       }
       if (!victim) {
         this.#shed++;
         shed(this.retryAfterMs());
         return NOOP;
       }
-      this.#queued--;
       this.#shed++;
       victim.shed(this.retryAfterMs());
     }
-    const entry: Queued = { task, shed, cancelled: false };
+    const entry: Queued = { task, shed, removed: false };
     this.#queues[priority].push(entry);
     this.#queued++;
     return () => {
-      if (entry.cancelled) return;
-      entry.cancelled = true; // removed lazily; no longer counted
+      if (entry.removed) return;
+      entry.removed = true; // stays in its array until skipped or compacted
       this.#queued--;
+      this.#stale++;
+      if (this.#stale > 1024 && this.#stale > this.#queued) this.#compact();
     };
   }
 
@@ -110,12 +114,14 @@ export class PriorityScheduler {
   shedAll(retryAfterMs: number): void {
     for (const q of this.#queues) {
       for (const item of q.splice(0)) {
-        if (item.cancelled) continue;
+        if (item.removed) continue;
+        item.removed = true;
         this.#shed++;
         item.shed(retryAfterMs);
       }
     }
     this.#queued = 0;
+    this.#stale = 0;
   }
 
   #start(task: Task): void {
@@ -130,37 +136,54 @@ export class PriorityScheduler {
       const t0 = performance.now();
       r.catch(() => {}).finally(() => {
         this.#avgMs = this.#avgMs * 0.9 + (performance.now() - t0) * 0.1;
-        this.#done();
+        this.#release();
       });
     } else {
-      this.#done();
+      this.#release();
     }
   }
 
-  #done(): void {
+  #release(): void {
     this.#running--;
-    while (this.#running < this.#maxConcurrent && this.#queued > 0) {
-      for (const q of this.#queues) {
-        const next = shiftLive(q);
-        if (next) {
-          this.#queued--;
-          this.#start(next.task);
-          break;
+    // One loop drains the queue; a synchronous task finishing inside it only
+    // frees its slot, so draining N tasks never nests N calls deep.
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#running < this.#maxConcurrent && this.#queued > 0) {
+        let next: Queued | undefined;
+        for (const q of this.#queues) {
+          next = this.#take(q, "oldest");
+          if (next) break;
         }
+        if (!next) break;
+        this.#start(next.task);
       }
+    } finally {
+      this.#pumping = false;
     }
   }
-}
 
-// Cancelled entries stay in their queue until they reach an end; skip them there.
-function shiftLive(q: Queued[]): Queued | undefined {
-  let e = q.shift();
-  while (e?.cancelled) e = q.shift();
-  return e;
-}
+  // Remove and return the oldest (FIFO) or newest live entry of `q`.
+  #take(q: Queued[], end: "oldest" | "newest"): Queued | undefined {
+    for (;;) {
+      const e = end === "oldest" ? q.shift() : q.pop();
+      if (!e) return undefined;
+      if (e.removed) {
+        this.#stale--;
+        continue;
+      }
+      e.removed = true;
+      this.#queued--;
+      return e;
+    }
+  }
 
-function popLive(q: Queued[]): Queued | undefined {
-  let e = q.pop();
-  while (e?.cancelled) e = q.pop();
-  return e;
+  // Drop cancelled entries so a stream of cancellations cannot grow the arrays.
+  #compact(): void {
+    for (let i = 0; i < this.#queues.length; i++) {
+      this.#queues[i] = this.#queues[i].filter((e) => !e.removed);
+    }
+    this.#stale = 0;
+  }
 }

@@ -49,7 +49,8 @@ export function wipe(bytes: Uint8Array | undefined): void {
 }
 
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is data (e.g. part of a psk_id), not a marker to drop.
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** UTF-8 encode a string. */
 export function utf8(s: string): Uint8Array {

@@ -22,7 +22,9 @@ interface Vector {
 }
 
 const file = JSON.parse(
-  await Deno.readTextFile(new URL("../../fixtures/noise-25519-aesgcm-sha256.json", import.meta.url)),
+  await Deno.readTextFile(
+    new URL("../../fixtures/noise-25519-aesgcm-sha256.json", import.meta.url),
+  ),
 ) as { vectors: Vector[] };
 
 async function party(backend: CryptoBackend, v: Vector, initiator: boolean) {
