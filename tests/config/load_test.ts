@@ -97,6 +97,7 @@ Deno.test("every env variable reaches its field", () => {
     MAX_IN_FLIGHT_PER_SESSION: "7",
     HEARTBEAT_INTERVAL_MS: "1000",
     IDLE_TIMEOUT_MS: "3000",
+    SEND_STALL_TIMEOUT_MS: "2500",
     HANDLER_TIMEOUT_MS: "400",
     SHUTDOWN_TIMEOUT_MS: "500",
     CRYPTO_BACKEND: "Node",
@@ -152,6 +153,7 @@ Deno.test("every env variable reaches its field", () => {
     maxInFlightPerSession: 7,
     heartbeatIntervalMs: 1000,
     idleTimeoutMs: 3000,
+    sendStallTimeoutMs: 2500,
     handlerTimeoutMs: 400,
     shutdownTimeoutMs: 500,
     cryptoBackend: "node",
@@ -361,6 +363,10 @@ const BAD_ENV: Record<string, [string, string]> = {
     'HEARTBEAT_INTERVAL_MS must be an integer from 100 to 3600000 (got "99")',
   ],
   IDLE_TIMEOUT_MS: ["1e3", 'IDLE_TIMEOUT_MS must be an integer from 200 to 86400000 (got "1e3")'],
+  SEND_STALL_TIMEOUT_MS: [
+    "50",
+    'SEND_STALL_TIMEOUT_MS must be an integer from 100 to 600000 (got "50")',
+  ],
   HANDLER_TIMEOUT_MS: ["0", 'HANDLER_TIMEOUT_MS must be an integer from 1 to 86400000 (got "0")'],
   SHUTDOWN_TIMEOUT_MS: [
     "0x10",

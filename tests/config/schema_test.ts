@@ -15,6 +15,7 @@ Deno.test("CONFIG_DEFAULTS match the documented defaults", () => {
     maxSendQueueBytes: 4 * 1024 * 1024,
     heartbeatIntervalMs: 15_000,
     idleTimeoutMs: 45_000,
+    sendStallTimeoutMs: 10_000,
     goAwayGraceMs: 5_000,
     shutdownTimeoutMs: 10_000,
     maxConcurrentHandlers: 1024,
