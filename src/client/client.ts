@@ -5,10 +5,15 @@
  */
 
 import { LimitError, ProtocolError, SessionError } from "../errors.ts";
-import { type Clock, systemClock } from "../util/mod.ts";
-import { toHex } from "../util/mod.ts";
 import {
-  type ByteDuplex,
+  type Clock,
+  type Socket,
+  socketReadable,
+  SocketSink,
+  systemClock,
+  toHex,
+} from "../util/mod.ts";
+import {
   classifyInbound,
   type CryptoBackend,
   decodeErrorPayload,
@@ -35,9 +40,6 @@ import {
   webCryptoBackend,
 } from "../protocol/mod.ts";
 import { type CloseInfo, NotSentError, RemoteError } from "./errors.ts";
-
-/** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
-export type ClientDuplex = ByteDuplex;
 
 /** Options shared by {@linkcode connect} and {@linkcode ClientConnection}. */
 export interface SessionOptions {
@@ -119,7 +121,7 @@ type State = "handshake" | "open" | "draining" | "closed";
 /** One connection to a server. Use {@linkcode connect} to create it. */
 export class ClientConnection implements ClientSession {
   readonly #o: SessionOptions;
-  readonly #conn: ClientDuplex;
+  readonly #conn: Socket;
   readonly #clock: Clock;
   readonly #channel = new SecureChannel();
   readonly #outbox: Outbox;
@@ -138,7 +140,7 @@ export class ClientConnection implements ClientSession {
   readonly ready: Promise<void>;
   readonly closed: Promise<CloseInfo>;
 
-  constructor(conn: ClientDuplex, options: SessionOptions) {
+  constructor(conn: Socket, options: SessionOptions) {
     this.#o = options;
     this.#conn = conn;
     this.#clock = options.clock ?? systemClock;
@@ -211,7 +213,7 @@ export class ClientConnection implements ClientSession {
       Outbox.strategy(),
     );
     try {
-      await this.#conn.readable
+      await socketReadable(this.#conn)
         .pipeThrough(new FrameDecoderStream("client"))
         .pipeThrough(
           new DecryptStream({
@@ -222,7 +224,7 @@ export class ClientConnection implements ClientSession {
         .pipeThrough(process)
         .pipeThrough(new EncryptStream({ channel: this.#channel }))
         .pipeThrough(new FrameEncoderStream())
-        .pipeTo(this.#conn.writable);
+        .pipeTo(new SocketSink(this.#conn, () => this.#clock.monotonic()).writable);
       this.#end({ cause: "eof", message: "connection closed by server" });
     } catch (e) {
       if (this.#state === "handshake") {

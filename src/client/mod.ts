@@ -14,7 +14,6 @@
  */
 export {
   ClientConnection,
-  type ClientDuplex,
   type ClientSession,
   type RequestOptions,
   type SessionDetails,

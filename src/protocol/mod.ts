@@ -33,4 +33,3 @@ export {
 export { type HandshakePattern, parsePattern, parseProtocolName } from "./noise/patterns.ts";
 export * from "./outbox.ts";
 export * from "./liveness.ts";
-export * from "./stall_guard.ts";

@@ -21,13 +21,6 @@ import type { SessionKeys } from "./handshake.ts";
 import { PacketType } from "./packet.ts";
 import type { Message, TransportSender } from "./transport.ts";
 
-/** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
-export interface ByteDuplex {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  close(): void;
-}
-
 /** Keys shared by the inbound and outbound halves of one connection. */
 export class SecureChannel {
   #keys: SessionKeys | undefined;

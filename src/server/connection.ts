@@ -11,12 +11,16 @@
  */
 
 import { ProtocolError } from "../errors.ts";
-import type { Clock } from "../util/mod.ts";
-import { toHex } from "../util/mod.ts";
-import type { Logger } from "../util/mod.ts";
+import {
+  type Clock,
+  type Logger,
+  type Socket,
+  socketReadable,
+  SocketSink,
+  toHex,
+} from "../util/mod.ts";
 import {
   acceptClientHello,
-  type ByteDuplex,
   classifyInbound,
   type CryptoBackend,
   DecryptStream,
@@ -29,7 +33,6 @@ import {
   FrameDecoderStream,
   FrameEncoderStream,
   GoAwayReason,
-  guardWrites,
   HandshakeError,
   type InboundBatch,
   LivenessTimer,
@@ -48,9 +51,6 @@ import type { Dispatcher, HandlerEntry, RequestContext, SessionInfo } from "./di
 import { HandlerError } from "./dispatcher.ts";
 import type { CancelQueued, PriorityScheduler } from "./scheduler.ts";
 import type { HandshakeOutcome, ServerStats } from "./stats.ts";
-
-/** A byte stream pair with a way to tear it down (a `Deno.Conn` fits). */
-export type Duplex = ByteDuplex;
 
 /** Per-connection settings (a slice of `AppConfig.server`). */
 export interface ConnectionOptions {
@@ -121,7 +121,8 @@ export class ServerConnection implements SessionInfo {
   #id = "";
   #pskId = "";
   #state: State = "handshake";
-  readonly #conn: Duplex;
+  readonly #conn: Socket;
+  readonly #sink: SocketSink;
   readonly #env: ConnectionEnv;
   readonly #channel = new SecureChannel();
   readonly #outbox: Outbox;
@@ -135,8 +136,9 @@ export class ServerConnection implements SessionInfo {
   #onDrained: (() => void) | undefined;
   #closedConn = false;
 
-  constructor(conn: Duplex, remoteAddr: string, env: ConnectionEnv) {
+  constructor(conn: Socket, remoteAddr: string, env: ConnectionEnv) {
     this.#conn = conn;
+    this.#sink = new SocketSink(conn, () => env.clock.monotonic());
     this.remoteAddr = remoteAddr;
     this.#env = env;
     const clock = env.clock;
@@ -218,6 +220,20 @@ export class ServerConnection implements SessionInfo {
     this.#closeConn();
   }
 
+  /**
+   * Disconnect the peer if one write to it has waited longer than
+   * `sendStallTimeoutMs` (protocol-v1 §6: a peer that stops reading is
+   * disconnected). The server calls this from one sweep timer for all
+   * connections rather than arming a timer per write.
+   */
+  checkStall(nowMs: number): void {
+    if (this.#state === "closed" && this.#closedConn) return;
+    if (this.#sink.stalledFor(nowMs) > this.#env.options.sendStallTimeoutMs) {
+      this.#env.stats.slowConsumerDisconnects++;
+      this.abort();
+    }
+  }
+
   /** Send a Ping and resolve with the round-trip time in ms. */
   ping(payload: Uint8Array = new Uint8Array(0)): Promise<number> {
     if (this.#state !== "open") {
@@ -253,7 +269,7 @@ export class ServerConnection implements SessionInfo {
       Outbox.strategy(),
     );
     try {
-      await this.#conn.readable
+      await socketReadable(this.#conn)
         .pipeThrough(new FrameDecoderStream("server", observer))
         .pipeThrough(
           new DecryptStream({
@@ -265,15 +281,7 @@ export class ServerConnection implements SessionInfo {
         .pipeThrough(process)
         .pipeThrough(new EncryptStream({ channel: this.#channel, observer }))
         .pipeThrough(new FrameEncoderStream())
-        .pipeTo(guardWrites(this.#conn.writable, {
-          clock: env.clock,
-          stallMs: env.options.sendStallTimeoutMs,
-          onStall: () => {
-            // protocol-v1 §6: a peer that stops reading is disconnected.
-            stats.slowConsumerDisconnects++;
-            this.abort();
-          },
-        }));
+        .pipeTo(this.#sink.writable);
     } catch (e) {
       this.#onPipelineError(e);
     } finally {

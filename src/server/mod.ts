@@ -23,12 +23,7 @@ export {
   type ServerOptions,
   SomnyServer,
 } from "./server.ts";
-export {
-  type ConnectionEnv,
-  type ConnectionOptions,
-  type Duplex,
-  ServerConnection,
-} from "./connection.ts";
+export { type ConnectionEnv, type ConnectionOptions, ServerConnection } from "./connection.ts";
 export {
   Dispatcher,
   type Handler,

@@ -6,8 +6,7 @@
 
 import { LimitError } from "../errors.ts";
 import type { ServerConfig } from "../config/mod.ts";
-import { type Clock, systemClock } from "../util/mod.ts";
-import { type Logger, noopLogger } from "../util/mod.ts";
+import { type Clock, type Logger, noopLogger, type Socket, systemClock } from "../util/mod.ts";
 import {
   type CryptoBackend,
   GoAwayReason,
@@ -16,7 +15,7 @@ import {
   webCryptoBackend,
 } from "../protocol/mod.ts";
 import { HandshakeGuard, IpRules } from "../security/mod.ts";
-import { type ConnectionOptions, type Duplex, ServerConnection } from "./connection.ts";
+import { type ConnectionOptions, ServerConnection } from "./connection.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { PriorityScheduler } from "./scheduler.ts";
 import { ServerStats, type ServerStatsSnapshot } from "./stats.ts";
@@ -80,6 +79,7 @@ export class SomnyServer {
   #listener: Deno.TcpListener | undefined;
   #acceptLoop: Promise<void> | undefined;
   #shutdown: Promise<void> | undefined;
+  #sweepTimer: number | undefined;
   #resolveClosed!: () => void;
   /** Resolves when the server has shut down and every connection is closed. */
   readonly closed: Promise<void> = new Promise((r) => (this.#resolveClosed = r));
@@ -150,7 +150,7 @@ export class SomnyServer {
    * caller bring its own transport).
    * @throws {LimitError} when the server is shutting down.
    */
-  serve(conn: Duplex, remoteAddr: string): ServerConnection {
+  serve(conn: Socket, remoteAddr: string): ServerConnection {
     if (this.#shutdown) throw new LimitError("SERVER_CLOSED", "Server is shutting down");
     const stats = this.#stats;
     stats.connectionsAccepted++;
@@ -173,6 +173,7 @@ export class SomnyServer {
       onEstablished: () => {},
     });
     this.#connections.add(c);
+    this.#armSweep();
     c.done.finally(() => {
       this.#connections.delete(c);
       const n = (this.#perIp.get(remoteAddr) ?? 1) - 1;
@@ -180,6 +181,18 @@ export class SomnyServer {
       else this.#perIp.set(remoteAddr, n);
     });
     return c;
+  }
+
+  // One timer for all connections looks for peers that stopped reading.
+  #armSweep(): void {
+    if (this.#sweepTimer !== undefined || this.#connections.size === 0) return;
+    const every = Math.max(50, Math.min(1000, this.#options.sendStallTimeoutMs / 4));
+    this.#sweepTimer = this.#clock.setTimeout(() => {
+      this.#sweepTimer = undefined;
+      const now = this.#clock.monotonic();
+      for (const c of this.#connections) c.checkStall(now);
+      this.#armSweep();
+    }, every);
   }
 
   async #accept(listener: Deno.TcpListener): Promise<void> {
@@ -243,6 +256,8 @@ export class SomnyServer {
     for (const c of this.#connections) c.abort();
     await Promise.allSettled([...this.#connections].map((c) => c.done));
     await this.#acceptLoop;
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     this.#logger.info("stopped", {});
     this.#resolveClosed();
   }

@@ -33,3 +33,9 @@ export {
   redactFields,
   SECRET_KEY_PATTERN,
 } from "./logger.ts";
+export {
+  type Socket,
+  socketReadable,
+  type SocketReadableOptions,
+  SocketSink,
+} from "./socket_streams.ts";
