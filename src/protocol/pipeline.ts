@@ -19,7 +19,7 @@ import { concat } from "../util/mod.ts";
 import { type Frame, FrameDecoder, type Role } from "./frame.ts";
 import type { SessionKeys } from "./handshake.ts";
 import { PacketType } from "./packet.ts";
-import type { Message, TransportSender } from "./transport.ts";
+import type { Message, TransportReceiver, TransportSender } from "./transport.ts";
 
 /** Keys shared by the inbound and outbound halves of one connection. */
 export class SecureChannel {
@@ -90,28 +90,128 @@ export interface DecryptStreamOptions {
   readonly observer?: PipelineObserver;
 }
 
+/**
+ * Open `frames[from..]` in order. Synchronous when the backend is (no promise
+ * per frame); switches to async at the first frame that needs it (WebCrypto,
+ * or the rekey after a KeyUpdate).
+ * @throws {ProtocolError} on the first frame that fails authentication.
+ */
+export function openFrames(
+  receiver: TransportReceiver,
+  frames: readonly Frame[],
+  from = 0,
+  observer: PipelineObserver = {},
+): Message[] | Promise<Message[]> {
+  const messages: Message[] = [];
+  for (let i = from; i < frames.length; i++) {
+    const f = frames[i];
+    observer.onFrameIn?.(f.type, f.bytes.length);
+    const r = receiver.open(f);
+    if (r instanceof Promise) return finishOpen(receiver, frames, i, r, messages, observer);
+    messages.push(r);
+  }
+  return messages;
+}
+
+async function finishOpen(
+  receiver: TransportReceiver,
+  frames: readonly Frame[],
+  at: number,
+  pending: Promise<Message>,
+  messages: Message[],
+  observer: PipelineObserver,
+): Promise<Message[]> {
+  messages.push(await pending);
+  for (let i = at + 1; i < frames.length; i++) {
+    observer.onFrameIn?.(frames[i].type, frames[i].bytes.length);
+    messages.push(await receiver.open(frames[i]));
+  }
+  return messages;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Seal `items` in order, inserting a KeyUpdate whenever the sender reaches
+ * its rekey threshold (protocol-v1 §3: at least every 2^24 frames).
+ * Synchronous when the backend is; `raw` items (hellos) pass through.
+ */
+export function sealItems(
+  sender: TransportSender | undefined,
+  items: readonly Outbound[],
+  observer: PipelineObserver = {},
+): Uint8Array[] | Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if ("raw" in item) {
+      out.push(item.raw);
+      continue;
+    }
+    if (!sender) throw new TypeError("Cannot encrypt before the handshake");
+    if (sender.needsRekey && item.type !== PacketType.KeyUpdate) {
+      return finishSeal(sender, items, i, undefined, out, observer);
+    }
+    const r = sender.seal(item.type, item.requestId, item.payload);
+    if (r instanceof Promise) return finishSeal(sender, items, i, r, out, observer);
+    observer.onFrameOut?.(item.type, r.length);
+    out.push(r);
+  }
+  return out;
+}
+
+// Continues sealItems asynchronously from `at`, whose seal may already be under way.
+async function finishSeal(
+  sender: TransportSender,
+  items: readonly Outbound[],
+  at: number,
+  pending: Promise<Uint8Array> | undefined,
+  out: Uint8Array[],
+  observer: PipelineObserver,
+): Promise<Uint8Array[]> {
+  if (pending) {
+    const item = items[at] as { type: number };
+    const f = await pending;
+    observer.onFrameOut?.(item.type, f.length);
+    out.push(f);
+    at++;
+  }
+  for (let i = at; i < items.length; i++) {
+    const item = items[i];
+    if ("raw" in item) {
+      out.push(item.raw);
+      continue;
+    }
+    if (sender.needsRekey && item.type !== PacketType.KeyUpdate) {
+      const k = await sender.seal(PacketType.KeyUpdate, 0, EMPTY);
+      observer.onFrameOut?.(PacketType.KeyUpdate, k.length);
+      out.push(k);
+    }
+    const f = await sender.seal(item.type, item.requestId, item.payload);
+    observer.onFrameOut?.(item.type, f.length);
+    out.push(f);
+  }
+  return out;
+}
+
 /** Frames → the handshake, then authenticated, decrypted messages. */
 export class DecryptStream extends TransformStream<Frame[], InboundBatch> {
   constructor(options: DecryptStreamOptions) {
     const { channel, establish, observer = {} } = options;
     super({
-      async transform(frames, controller) {
-        let i = 0;
-        let established: EstablishedInfo | undefined;
+      transform(frames, controller): void | Promise<void> {
         if (!channel.keys) {
-          established = await establish(frames[0]);
-          channel.establish(established.keys);
-          i = 1;
+          return establish(frames[0]).then(async (established) => {
+            channel.establish(established.keys);
+            const messages = await openFrames(established.keys.receiver, frames, 1, observer);
+            controller.enqueue({ established, messages });
+          });
         }
-        const receiver = channel.keys!.receiver;
-        const messages: Message[] = [];
-        for (; i < frames.length; i++) {
-          const f = frames[i];
-          observer.onFrameIn?.(f.type, f.bytes.length);
-          const r = receiver.open(f);
-          messages.push(r instanceof Promise ? await r : r);
-        }
-        controller.enqueue({ established, messages });
+        // Synchronous with a synchronous backend: no promise per chunk.
+        const r = openFrames(channel.keys.receiver, frames, 0, observer);
+        if (r instanceof Promise) return r.then((messages) => controller.enqueue({ messages }));
+        controller.enqueue({ messages: r });
+        return undefined;
       },
     });
   }
@@ -123,8 +223,6 @@ export interface EncryptStreamOptions {
   readonly observer?: PipelineObserver;
 }
 
-const EMPTY = new Uint8Array(0);
-
 /**
  * Outbound items → sealed frames. Sends a KeyUpdate by itself when the
  * sender reaches its rekey threshold (protocol-v1 §3: at least every 2^24).
@@ -133,25 +231,15 @@ export class EncryptStream extends TransformStream<Outbound[], Uint8Array[]> {
   constructor(options: EncryptStreamOptions) {
     const { channel, observer = {} } = options;
     super({
-      async transform(items, controller) {
-        const out: Uint8Array[] = [];
-        for (const item of items) {
-          if ("raw" in item) {
-            out.push(item.raw);
-            continue;
-          }
-          const sender: TransportSender | undefined = channel.keys?.sender;
-          if (!sender) throw new TypeError("Cannot encrypt before the handshake");
-          if (sender.needsRekey && item.type !== PacketType.KeyUpdate) {
-            out.push(await sender.seal(PacketType.KeyUpdate, 0, EMPTY));
-            observer.onFrameOut?.(PacketType.KeyUpdate, out[out.length - 1].length);
-          }
-          const r = sender.seal(item.type, item.requestId, item.payload);
-          const f = r instanceof Promise ? await r : r;
-          observer.onFrameOut?.(item.type, f.length);
-          out.push(f);
+      transform(items, controller): void | Promise<void> {
+        const r = sealItems(channel.keys?.sender, items, observer);
+        if (r instanceof Promise) {
+          return r.then((out) => {
+            if (out.length > 0) controller.enqueue(out);
+          });
         }
-        if (out.length > 0) controller.enqueue(out);
+        if (r.length > 0) controller.enqueue(r);
+        return undefined;
       },
     });
   }
