@@ -5,41 +5,28 @@
  */
 
 import { LimitError, ProtocolError, SessionError } from "../errors.ts";
-import {
-  type Clock,
-  type Socket,
-  socketReadable,
-  SocketSink,
-  systemClock,
-  toHex,
-} from "../util/mod.ts";
+import { type Clock, type Socket, systemClock, toHex } from "../util/mod.ts";
 import {
   classifyInbound,
   type CryptoBackend,
   decodeErrorPayload,
   decodeGoAwayPayload,
-  DecryptStream,
   DEFAULT_GOAWAY_GRACE_MS,
   encodeGoAwayPayload,
   encodeHeartbeatPayload,
-  EncryptStream,
-  FrameDecoderStream,
-  FrameEncoderStream,
   GoAwayReason,
-  type InboundBatch,
   LivenessTimer,
   MAX_PAYLOAD_BYTES,
   type Message,
   type Outbound,
-  Outbox,
   PacketType,
   RequestIdAllocator,
-  SecureChannel,
   type SessionKeys,
   startClientHandshake,
   webCryptoBackend,
 } from "../protocol/mod.ts";
 import { type CloseInfo, NotSentError, RemoteError } from "./errors.ts";
+import { ClientSocketIo } from "./socket_io.ts";
 
 /** Options shared by {@linkcode connect} and {@linkcode ClientConnection}. */
 export interface SessionOptions {
@@ -113,7 +100,9 @@ interface Pending {
   readonly type: number;
   readonly resolve: (m: Message) => void;
   readonly reject: (e: Error) => void;
-  timer: number | undefined;
+  /** Monotonic ms after which the request fails with REQUEST_TIMEOUT. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
 }
 
 type State = "handshake" | "open" | "draining" | "closed";
@@ -121,10 +110,8 @@ type State = "handshake" | "open" | "draining" | "closed";
 /** One connection to a server. Use {@linkcode connect} to create it. */
 export class ClientConnection implements ClientSession {
   readonly #o: SessionOptions;
-  readonly #conn: Socket;
   readonly #clock: Clock;
-  readonly #channel = new SecureChannel();
-  readonly #outbox: Outbox;
+  readonly #io: ClientSocketIo;
   readonly #liveness: LivenessTimer;
   readonly #pending = new Map<number, Pending>();
   readonly #ids = new RequestIdAllocator("client");
@@ -135,6 +122,8 @@ export class ClientConnection implements ClientSession {
   #readyResolve!: () => void;
   #readyReject!: (e: Error) => void;
   #graceTimer: number | undefined;
+  #deadlineTimer: number | undefined;
+  #deadlineAt = Infinity;
   #handshakeTimer: number | undefined;
   /** Resolves when the handshake has finished; rejects if it fails. */
   readonly ready: Promise<void>;
@@ -142,7 +131,6 @@ export class ClientConnection implements ClientSession {
 
   constructor(conn: Socket, options: SessionOptions) {
     this.#o = options;
-    this.#conn = conn;
     this.#clock = options.clock ?? systemClock;
     this.ready = new Promise((res, rej) => {
       this.#readyResolve = res;
@@ -150,10 +138,7 @@ export class ClientConnection implements ClientSession {
     });
     this.ready.catch(() => {});
     this.closed = new Promise((res) => (this.#resolveClosed = res));
-    this.#outbox = new Outbox({
-      maxQueuedBytes: options.maxSendQueueBytes ?? 4 * 1024 * 1024,
-      onOverflow: () => this.#fail(new LimitError("LIMIT_EXCEEDED", "Send queue overflow")),
-    });
+    this.#io = new ClientSocketIo(conn, options.maxSendQueueBytes ?? 4 * 1024 * 1024);
     this.#liveness = new LivenessTimer(this.#clock, {
       heartbeatIntervalMs: 0,
       idleTimeoutMs: 0,
@@ -201,30 +186,11 @@ export class ClientConnection implements ClientSession {
       this.#fail(e as Error);
       return;
     }
-    const process = new TransformStream<InboundBatch, Outbound[]>(
-      {
-        start: (c) => {
-          this.#outbox.attach(c);
-          this.#outbox.send({ raw: hs.clientHello });
-        },
-        transform: (batch) => this.#onBatch(batch),
-      },
-      undefined,
-      Outbox.strategy(),
-    );
     try {
-      await socketReadable(this.#conn)
-        .pipeThrough(new FrameDecoderStream("client"))
-        .pipeThrough(
-          new DecryptStream({
-            channel: this.#channel,
-            establish: async (hello) => ({ keys: await hs.finish(hello) }),
-          }),
-        )
-        .pipeThrough(process)
-        .pipeThrough(new EncryptStream({ channel: this.#channel }))
-        .pipeThrough(new FrameEncoderStream())
-        .pipeTo(new SocketSink(this.#conn, () => this.#clock.monotonic()).writable);
+      await this.#io.run(hs, {
+        onEstablished: (keys) => this.#onEstablished(keys),
+        onMessages: (messages) => this.#onMessages(messages),
+      });
       this.#end({ cause: "eof", message: "connection closed by server" });
     } catch (e) {
       if (this.#state === "handshake") {
@@ -239,22 +205,13 @@ export class ClientConnection implements ClientSession {
         this.#end({ cause: "error", message: (e as Error)?.message ?? String(e) });
       }
     } finally {
-      this.#channel.destroy();
-      this.#closeConn();
+      this.#io.close();
     }
   }
 
-  #closeConn(): void {
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
-  }
-
-  #onBatch(batch: InboundBatch): void {
-    if (batch.established) this.#onEstablished(batch.established.keys);
-    if (batch.messages.length === 0) return;
+  #onMessages(messages: Message[]): void {
     this.#liveness.received();
-    for (const m of batch.messages) {
+    for (const m of messages) {
       if (this.#state === "closed") return;
       switch (classifyInbound("client", m)) {
         case "request": // a server Ping
@@ -267,7 +224,6 @@ export class ClientConnection implements ClientSession {
             break;
           }
           this.#pending.delete(m.requestId);
-          if (p.timer !== undefined) this.#clock.clearTimeout(p.timer);
           if (m.type === PacketType.Error) {
             const e = decodeErrorPayload(m.payload);
             p.reject(
@@ -391,31 +347,56 @@ export class ClientConnection implements ClientSession {
     }
     const id = this.#ids.next(this.#pending);
     return new Promise<Message>((resolve, reject) => {
-      const p: Pending = { type, resolve, reject, timer: undefined };
       const timeoutMs = options.timeoutMs ?? this.#o.requestTimeoutMs ?? 30_000;
-      p.timer = this.#clock.setTimeout(() => {
-        if (this.#pending.get(id) !== p) return;
-        this.#pending.delete(id);
-        reject(new SessionError("REQUEST_TIMEOUT", `Request timed out after ${timeoutMs} ms`));
-        this.#maybeFinish();
-      }, timeoutMs);
+      const p: Pending = {
+        type,
+        resolve,
+        reject,
+        timeoutMs,
+        deadline: this.#clock.monotonic() + timeoutMs,
+      };
       if (options.signal) {
         if (options.signal.aborted) {
-          this.#clock.clearTimeout(p.timer);
           reject(options.signal.reason);
           return;
         }
         options.signal.addEventListener("abort", () => {
           if (this.#pending.get(id) !== p) return;
           this.#pending.delete(id);
-          this.#clock.clearTimeout(p.timer!);
           reject(options.signal!.reason);
           this.#maybeFinish();
         }, { once: true });
       }
       this.#pending.set(id, p);
+      this.#armDeadline(p.deadline);
       this.#send({ type, requestId: id, payload });
     });
+  }
+
+  // One timer per session for all request deadlines, armed for the earliest;
+  // with equal timeouts, later requests never re-arm it (no timer per request).
+  #armDeadline(deadline: number): void {
+    if (this.#deadlineTimer !== undefined && this.#deadlineAt <= deadline) return;
+    if (this.#deadlineTimer !== undefined) this.#clock.clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = deadline;
+    this.#deadlineTimer = this.#clock.setTimeout(
+      () => this.#expireRequests(),
+      Math.max(0, deadline - this.#clock.monotonic()),
+    );
+  }
+
+  #expireRequests(): void {
+    this.#deadlineTimer = undefined;
+    const now = this.#clock.monotonic();
+    let next = Infinity;
+    for (const [id, p] of this.#pending) {
+      if (p.deadline <= now) {
+        this.#pending.delete(id);
+        p.reject(new SessionError("REQUEST_TIMEOUT", `Request timed out after ${p.timeoutMs} ms`));
+      } else if (p.deadline < next) next = p.deadline;
+    }
+    if (next !== Infinity) this.#armDeadline(next);
+    this.#maybeFinish();
   }
 
   #checkSendable(payload: Uint8Array): void {
@@ -439,7 +420,12 @@ export class ClientConnection implements ClientSession {
   }
 
   #send(item: Outbound): void {
-    this.#outbox.send(item);
+    try {
+      this.#io.send(item);
+    } catch (e) {
+      this.#fail(e as Error); // send queue overflow: the server stopped reading
+      return;
+    }
     this.#liveness.sent();
   }
 
@@ -455,7 +441,7 @@ export class ClientConnection implements ClientSession {
     this.#state = "draining";
     this.#closeInfo = info;
     if (sendGoAway) {
-      this.#outbox.send({
+      this.#send({
         type: PacketType.GoAway,
         requestId: 0,
         payload: encodeGoAwayPayload(reason, info.message),
@@ -482,23 +468,21 @@ export class ClientConnection implements ClientSession {
     this.#state = "closed";
     this.#closeInfo ??= info;
     const clock = this.#clock;
-    for (const t of [this.#graceTimer, this.#handshakeTimer]) {
+    for (const t of [this.#graceTimer, this.#handshakeTimer, this.#deadlineTimer]) {
       if (t !== undefined) clock.clearTimeout(t);
     }
+    this.#deadlineTimer = undefined;
     this.#liveness.stop();
     const err = new SessionError(
       this.#closeInfo.cause === "goaway" ? "GOAWAY" : "CONNECTION_CLOSED",
       `Session closed: ${this.#closeInfo.message}`,
     );
-    for (const p of this.#pending.values()) {
-      if (p.timer !== undefined) clock.clearTimeout(p.timer);
-      p.reject(err);
-    }
+    for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
     this.#readyReject(err);
-    // Queued frames (our GoAway) still go out; the pipeline then closes the socket.
-    this.#outbox.close();
-    if (info.cause === "error" || info.cause === "idle") this.#closeConn();
+    // Queued frames (our GoAway) still go out, then the socket closes.
+    if (info.cause === "error" || info.cause === "idle") this.#io.close();
+    else this.#io.closeAfterFlush();
     this.#resolveClosed(this.#closeInfo);
   }
 
