@@ -68,14 +68,15 @@ export class ClientSocketIo {
 
   async #readLoop(hs: ClientHandshake, on: SocketIoHandlers): Promise<void> {
     const decoder = new FrameDecoder({ expect: "client" });
-    let size = MIN_READ;
+    // One reused read buffer: frames are views into it, but each read is fully
+    // decoded and opened (plaintexts are new buffers) before the next read.
+    let buf = new Uint8Array(MIN_READ);
     for (;;) {
-      const buf = new Uint8Array(size);
       const n = await this.#conn.read(buf);
       if (n === null || this.#closed) return;
-      if (n === size) size = Math.min(MAX_READ, size * 2);
-      else if (n < size >> 2) size = Math.max(MIN_READ, size >> 1);
       const frames = decoder.push(buf.subarray(0, n));
+      if (n === buf.length && buf.length < MAX_READ) buf = new Uint8Array(buf.length * 2);
+      else if (n < buf.length >> 3 && buf.length > MIN_READ) buf = new Uint8Array(buf.length >> 1);
       if (frames.length === 0) continue;
       let from = 0;
       if (!this.#keys) {

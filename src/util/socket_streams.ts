@@ -1,8 +1,8 @@
 /**
  * Web Streams over a socket's `read`/`write`, sized for many mostly-idle
- * connections. (`Deno.Conn.readable` keeps a 64 KiB buffer in every pending
- * read; an idle session here holds a `minReadBytes` buffer, and the buffer
- * grows only while reads keep filling it.) The sink records when its current
+ * connections. (`Deno.Conn.readable` allocates a 64 KiB buffer for every
+ * read; here a connection reuses one buffer that starts at `minReadBytes`,
+ * grows only while reads keep filling it and shrinks when they do not.) The sink records when its current
  * write started, so an owner can spot a peer that stopped reading without a
  * timer per write.
  */
@@ -34,18 +34,20 @@ export function socketReadable(
 ): ReadableStream<Uint8Array> {
   const min = options.minReadBytes ?? 4096;
   const max = options.maxReadBytes ?? 65536;
-  let size = min;
+  // One buffer per connection, reused for every read; each chunk handed on is
+  // an exact-size copy. Allocating n bytes (plus a memcpy) per read costs far
+  // less than a fresh max-size buffer per read, which the GC must then reclaim.
+  let buf = new Uint8Array(min);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const buf = new Uint8Array(size);
       const n = await socket.read(buf);
       if (n === null) {
         controller.close();
         return;
       }
-      if (n === size) size = Math.min(max, size * 2);
-      else if (n < size >> 2) size = Math.max(min, size >> 1);
-      controller.enqueue(n === buf.length ? buf : buf.subarray(0, n));
+      controller.enqueue(buf.slice(0, n));
+      if (n === buf.length && buf.length < max) buf = new Uint8Array(buf.length * 2);
+      else if (n < buf.length >> 3 && buf.length > min) buf = new Uint8Array(buf.length >> 1);
     },
   }, { highWaterMark: 0 });
 }
