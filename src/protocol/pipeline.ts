@@ -255,3 +255,62 @@ export class FrameEncoderStream extends TransformStream<Uint8Array[], Uint8Array
     });
   }
 }
+
+/**
+ * Connect `source` to `dest` as `pipeTo` does for this pipeline's needs:
+ * chunks in order, backpressure (waits for `dest` to be ready), close on
+ * close, and an error on either side cancels or aborts the other. It skips
+ * what `pipeTo` adds for general use (AbortSignal, options, extra promise
+ * bookkeeping), which in Deno made a connection's six pipes cost more to
+ * build and tear down than its whole handshake (docs/PERFORMANCE.md).
+ */
+export async function linkStreams<T>(
+  source: ReadableStream<T>,
+  dest: WritableStream<T>,
+): Promise<void> {
+  const reader = source.getReader();
+  const writer = dest.getWriter();
+  // Notice a failing destination even while waiting for the next chunk.
+  writer.closed.catch((e) => reader.cancel(e).catch(() => {}));
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      await writer.ready;
+      writer.write(value).catch(() => {}); // failures surface through ready/closed
+    }
+    await writer.close();
+  } catch (e) {
+    reader.cancel(e).catch(() => {});
+    writer.abort(e).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Run `source → stages… → sink` with {@linkcode linkStreams}; settles when
+ * every link has, rejecting with the first error to occur.
+ */
+export async function runPipeline(
+  source: ReadableStream<Uint8Array>,
+  // deno-lint-ignore no-explicit-any
+  stages: readonly TransformStream<any, any>[],
+  sink: WritableStream<Uint8Array>,
+): Promise<void> {
+  // The first error in time is the cause (e.g. the decoder's ProtocolError);
+  // the others are its echoes as the links unwind.
+  let first: { error: unknown } | undefined;
+  const note = (e: unknown) => {
+    first ??= { error: e };
+  };
+  const links: Promise<void>[] = [];
+  // deno-lint-ignore no-explicit-any
+  let from: ReadableStream<any> = source;
+  for (const stage of stages) {
+    links.push(linkStreams(from, stage.writable).catch(note));
+    from = stage.readable;
+  }
+  links.push(linkStreams(from, sink).catch(note));
+  await Promise.all(links);
+  if (first) throw first.error;
+}

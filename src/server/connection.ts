@@ -44,6 +44,7 @@ import {
   type PipelineObserver,
   type ReplayCache,
   RequestIdAllocator,
+  runPipeline,
   SecureChannel,
   WireErrorCode,
 } from "../protocol/mod.ts";
@@ -269,19 +270,17 @@ export class ServerConnection implements SessionInfo {
       Outbox.strategy(),
     );
     try {
-      await socketReadable(this.#conn)
-        .pipeThrough(new FrameDecoderStream("server", observer))
-        .pipeThrough(
-          new DecryptStream({
-            channel: this.#channel,
-            establish: (hello) => this.#establish(hello),
-            observer,
-          }),
-        )
-        .pipeThrough(process)
-        .pipeThrough(new EncryptStream({ channel: this.#channel, observer }))
-        .pipeThrough(new FrameEncoderStream())
-        .pipeTo(this.#sink.writable);
+      await runPipeline(socketReadable(this.#conn), [
+        new FrameDecoderStream("server", observer),
+        new DecryptStream({
+          channel: this.#channel,
+          establish: (hello) => this.#establish(hello),
+          observer,
+        }),
+        process,
+        new EncryptStream({ channel: this.#channel, observer }),
+        new FrameEncoderStream(),
+      ], this.#sink.writable);
     } catch (e) {
       this.#onPipelineError(e);
     } finally {
