@@ -1,0 +1,202 @@
+/**
+ * What the bench measures: the cells, their timing, the result record (the
+ * `--json` schema) and the acceptance targets.
+ *
+ * @module
+ */
+
+/** The two transports compared in every cell. */
+export type Transport = "somnytoo" | "tls";
+
+/** Suites, selectable with `--only`. */
+export const SUITES = ["echo", "echo_pipelined", "handshake", "idle_rss", "backends"] as const;
+/** One of {@linkcode SUITES}. */
+export type Suite = typeof SUITES[number];
+
+/** A load cell: closed-loop Echo requests (or full handshakes) over `connections`. */
+export interface LoadCell {
+  readonly suite: "echo" | "echo_pipelined" | "handshake";
+  /** Echo payload bytes (the handshake suite's one echo uses it too). */
+  readonly payload: number;
+  /** Connections (for `handshake`: concurrent connect-echo-close workers). */
+  readonly connections: number;
+  /** Requests outstanding per connection. */
+  readonly pipeline: number;
+}
+
+/** Echo at 64 B / 1 KiB / 16 KiB × 1 / 16 / 64 connections, then 16 × 32 pipelined 1 KiB. */
+export const ECHO_CELLS: readonly LoadCell[] = [
+  ...[64, 1024, 16 * 1024].flatMap((payload) =>
+    [1, 16, 64].map((connections): LoadCell => ({
+      suite: "echo",
+      payload,
+      connections,
+      pipeline: 1,
+    }))
+  ),
+  { suite: "echo_pipelined", payload: 1024, connections: 16, pipeline: 32 },
+];
+
+/** Full handshakes: 8 workers, each connect + handshake + one 64-byte echo + close. */
+export const HANDSHAKE_CELL: LoadCell = {
+  suite: "handshake",
+  payload: 64,
+  connections: 8,
+  pipeline: 1,
+};
+
+/** The cell of the per-backend comparison. */
+export const BACKEND_CELL: LoadCell = {
+  suite: "echo",
+  payload: 1024,
+  connections: 16,
+  pipeline: 1,
+};
+
+/** Durations and sizes of one run. */
+export interface Timing {
+  /** Load before measuring, per generator process. */
+  readonly warmupMs: number;
+  /** Measured window of one round. */
+  readonly durationMs: number;
+  /**
+   * Rounds per cell: ours, TLS, ours, TLS, … each in a fresh generator
+   * process with its own warm-up, so that slow drift of the (shared, virtual)
+   * machine hits both transports alike.
+   */
+  readonly rounds: number;
+  /** Sessions held open for the memory cell. */
+  readonly idleSessions: number;
+  /** Settling time before each RSS reading. */
+  readonly settleMs: number;
+}
+
+/** The full run: about 4½ minutes on a quiet machine. */
+export const FULL_TIMING: Timing = {
+  warmupMs: 1000,
+  durationMs: 2500,
+  rounds: 2,
+  idleSessions: 1000,
+  settleMs: 1000,
+};
+/** `--quick`: a smoke test of every code path (numbers are not meaningful). */
+export const QUICK_TIMING: Timing = {
+  warmupMs: 200,
+  durationMs: 500,
+  rounds: 1,
+  idleSessions: 100,
+  settleMs: 200,
+};
+
+/** One measured cell: the `--json` record. */
+export interface CellResult {
+  readonly suite: string;
+  readonly transport: Transport;
+  /** Echo payload bytes; 0 for `handshake` and `idle_rss`. */
+  readonly payload: number;
+  readonly connections: number;
+  readonly pipeline: number;
+  /** Requests/s (handshakes/s for `handshake`, 0 for `idle_rss`). */
+  readonly rps: number;
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  /** `idle_rss` only: server RSS growth per connection. */
+  readonly rss_kib_per_conn?: number;
+  /** Crypto backend (somnytoo only). */
+  readonly backend?: string;
+  /** Share of one core used by the server / the load generator while measuring. */
+  readonly server_cpu?: number;
+  readonly load_cpu?: number;
+  /** Cores busy with other processes meanwhile (noise indicator). */
+  readonly other_cpu?: number;
+  /** Server CPU time per request (per handshake), µs: server_cpu / rps. */
+  readonly server_us_per_op?: number;
+  /** Failed requests or handshakes (should be 0). */
+  readonly errors?: number;
+  /** Anything else worth keeping (RSS before/after, echo size of a handshake cell). */
+  readonly [extra: string]: unknown;
+}
+
+/** What the load generator prints for one cell. */
+export interface LoadReport {
+  readonly rps: number;
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly samples: number;
+  readonly errors: number;
+  readonly load_cpu: number;
+  readonly server_cpu: number;
+  /** Cores busy with anything else meanwhile (other processes, roughly): a noise indicator. */
+  readonly other_cpu: number;
+}
+
+/** An acceptance target: a somnytoo/tls ratio with a bound. */
+export interface Target {
+  readonly name: string;
+  readonly suite: string;
+  readonly payload: number;
+  readonly connections: number;
+  readonly pipeline: number;
+  readonly metric: "rps" | "p99_ms" | "rss_kib_per_conn";
+  /** The ratio must be ≥ min (throughput) or ≤ max (latency, memory). */
+  readonly min?: number;
+  readonly max?: number;
+  /** Where we want to be eventually. */
+  readonly goal?: number;
+}
+
+const KIB = 1024;
+const at = (suite: string, payload: number, connections: number, pipeline = 1) => ({
+  suite,
+  payload,
+  connections,
+  pipeline,
+});
+
+/** The targets, in report order. */
+export const TARGETS: readonly Target[] = [
+  { name: "Echo 1 KiB ×16 conn, req/s", ...at("echo", KIB, 16), metric: "rps", min: 0.35, goal: 1 },
+  { name: "Echo 64 B ×16 conn, req/s", ...at("echo", 64, 16), metric: "rps", min: 0.35 },
+  { name: "Echo 16 KiB ×16 conn, req/s", ...at("echo", 16 * KIB, 16), metric: "rps", min: 0.25 },
+  {
+    name: "Echo 1 KiB 16 conn ×32 pipelined, req/s",
+    ...at("echo_pipelined", KIB, 16, 32),
+    metric: "rps",
+    min: 0.35,
+  },
+  { name: "p99 at 1 conn, 64 B", ...at("echo", 64, 1), metric: "p99_ms", max: 2 },
+  { name: "p99 at 1 conn, 1 KiB", ...at("echo", KIB, 1), metric: "p99_ms", max: 2 },
+  { name: "p99 at 1 conn, 16 KiB", ...at("echo", 16 * KIB, 1), metric: "p99_ms", max: 2 },
+  { name: "Full handshakes/s (8 workers)", ...at("handshake", 0, 8), metric: "rps", min: 1.5 },
+  // connections -1: whatever count the memory cell used (1 000, or 100 with --quick).
+  { name: "RSS per idle session", ...at("idle_rss", 0, -1), metric: "rss_kib_per_conn", max: 1 },
+];
+
+/** Find a result; `connections: -1` matches any count. */
+export function findResult(
+  results: readonly CellResult[],
+  t: Pick<Target, "suite" | "payload" | "connections" | "pipeline">,
+  transport: Transport,
+): CellResult | undefined {
+  return results.find((r) =>
+    r.suite === t.suite && r.transport === transport && r.payload === t.payload &&
+    (t.connections < 0 || r.connections === t.connections) && r.pipeline === t.pipeline
+  );
+}
+
+/** somnytoo/tls ratio of `metric` for `t`, or undefined when a side is missing. */
+export function targetRatio(results: readonly CellResult[], t: Target): number | undefined {
+  const s = findResult(results, t, "somnytoo");
+  const l = findResult(results, t, "tls");
+  const a = s?.[t.metric], b = l?.[t.metric];
+  if (typeof a !== "number" || typeof b !== "number" || b === 0) return undefined;
+  return a / b;
+}
+
+/** PASS / FAIL / n/a for a ratio. */
+export function verdict(t: Target, ratio: number | undefined): "PASS" | "FAIL" | "n/a" {
+  if (ratio === undefined) return "n/a";
+  if (t.min !== undefined && ratio < t.min) return "FAIL";
+  if (t.max !== undefined && ratio > t.max) return "FAIL";
+  return "PASS";
+}

@@ -1,0 +1,123 @@
+/**
+ * What the bench prints: one progress line per cell, then the summary
+ * tables (results with ratios, idle memory, targets with PASS/FAIL).
+ *
+ * @module
+ */
+
+import { type CellResult, findResult, targetRatio, TARGETS, verdict } from "./cells.ts";
+import { fmtBytes, fmtInt, fmtMs, fmtRatio, table } from "./stats.ts";
+
+/** Cores busy with other processes above which a measurement counts as noisy. */
+export const NOISE_CORES = 0.3;
+
+/** Cores other processes used while `r` was measured. */
+export const noise = (r: CellResult): number => r.other_cpu ?? 0;
+
+/** A cell's display name: "echo 1 KiB ×16", "handshake ×8 workers", … */
+export function cellName(
+  c: { suite: string; payload: number; connections: number; pipeline: number },
+): string {
+  switch (c.suite) {
+    case "handshake":
+      return `handshake ×${c.connections} workers`;
+    case "idle_rss":
+      return `idle RSS ${c.connections} conns`;
+    default:
+      return `${c.suite} ${fmtBytes(c.payload)} ×${c.connections}` +
+        (c.pipeline > 1 ? ` ×${c.pipeline} pipelined` : "");
+  }
+}
+
+function side(r: CellResult): string {
+  const noisy = noise(r) > NOISE_CORES ? ` NOISE(other ${noise(r).toFixed(2)})` : "";
+  const errs = r.errors ? ` ERRORS ${r.errors}` : "";
+  const cpu = `cpu srv ${r.server_cpu?.toFixed(2)} gen ${r.load_cpu?.toFixed(2)}`;
+  return `${r.transport} ${fmtInt(r.rps).padStart(7)}/s p50 ${fmtMs(r.p50_ms).padStart(5)} ` +
+    `p99 ${fmtMs(r.p99_ms).padStart(5)} ms (${cpu}, ${r.server_us_per_op} µs/op)${noisy}${errs}`;
+}
+
+/** The progress line of one cell: ours, then TLS's and the ratios when given. */
+export function progressLine(s: CellResult, t?: CellResult): string {
+  const label = cellName(s) + (s.suite === "echo_backend" ? ` [${s.backend}]` : "");
+  const parts = [label.padEnd(30), side(s)];
+  if (t) {
+    parts.push(
+      side(t),
+      `ratio rps ${fmtRatio(s.rps / t.rps)} p99 ${fmtRatio(s.p99_ms / t.p99_ms)}`,
+    );
+  }
+  return parts.join(" | ");
+}
+
+/** The progress line of the memory cell. */
+export function rssLine(r: CellResult, note = ""): string {
+  return `${cellName(r).padEnd(30)} | ${r.transport} RSS ${fmtInt(r.rss_before_kib as number)} → ` +
+    `${fmtInt(r.rss_after_kib as number)} KiB = ${r.rss_kib_per_conn?.toFixed(1)} KiB/conn${note}`;
+}
+
+function resultsTable(results: readonly CellResult[], markdown: boolean): string {
+  const cells = results.filter((r) => r.transport === "somnytoo" && r.suite !== "idle_rss");
+  const rows = cells.map((s) => {
+    const suite = s.suite === "echo_backend" ? "echo" : s.suite;
+    const t = findResult(results, { ...s, suite }, "tls");
+    return [
+      cellName(s) + (s.suite === "echo_backend" ? ` [${s.backend}]` : ""),
+      fmtInt(s.rps),
+      fmtInt(t?.rps ?? NaN),
+      fmtRatio(t ? s.rps / t.rps : undefined),
+      fmtMs(s.p50_ms),
+      fmtMs(t?.p50_ms ?? NaN),
+      fmtMs(s.p99_ms),
+      fmtMs(t?.p99_ms ?? NaN),
+      fmtRatio(t ? s.p99_ms / t.p99_ms : undefined),
+      String(s.server_us_per_op ?? "—"),
+      String(t?.server_us_per_op ?? "—"),
+      (Math.max(noise(s), t ? noise(t) : 0)).toFixed(2),
+    ];
+  });
+  const header = "cell|req/s ours|req/s tls|ratio|p50 ours|p50 tls|p99 ours|p99 tls|p99 ratio|" +
+    "srv µs/op ours|srv µs/op tls|other cores";
+  return table(header.split("|"), rows, { markdown });
+}
+
+/** Print the summary: results with ratios, idle memory, targets. */
+export function printSummary(results: readonly CellResult[], markdown = false): void {
+  if (results.some((r) => r.suite !== "idle_rss")) {
+    console.log(
+      "\nResults (ours = somnytoo; req/s is handshakes/s for handshake; latency in ms; " +
+        "srv µs/op = server CPU per request or handshake; other cores = noise from other processes)\n",
+    );
+    console.log(resultsTable(results, markdown));
+  }
+  const idle = results.filter((r) => r.suite === "idle_rss");
+  if (idle.length > 0) {
+    console.log("\nServer RSS per idle connection\n");
+    console.log(table(
+      ["transport", "connections", "before KiB", "after KiB", "KiB/conn"],
+      idle.map((r) => [
+        r.transport,
+        String(r.connections),
+        fmtInt(r.rss_before_kib as number),
+        fmtInt(r.rss_after_kib as number),
+        (r.rss_kib_per_conn ?? NaN).toFixed(1),
+      ]),
+      { markdown },
+    ));
+  }
+  console.log("\nTargets (ratio = somnytoo / tls)\n");
+  console.log(table(
+    ["target", "ratio", "bound", "goal", "verdict"],
+    TARGETS.map((t) => {
+      const ratio = targetRatio(results, t);
+      return [
+        t.name,
+        fmtRatio(ratio),
+        t.min !== undefined ? `≥ ${t.min}×` : `≤ ${t.max}×`,
+        t.goal !== undefined ? `${t.goal}×` : "",
+        verdict(t, ratio),
+      ];
+    }),
+    { markdown },
+  ));
+}
