@@ -381,6 +381,68 @@ class LibcryptoBackend implements CryptoBackend {
     return out;
   }
 
+  sealInto(
+    key: AeadKey,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    prefix: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    offset: number,
+  ): void {
+    const s = this.#s;
+    const ctx = this.#handle(key, "aead").enc;
+    checkLen("AES-GCM nonce", nonce, NONCE_LEN);
+    const n = prefix.length + plaintext.length;
+    checkInt("plaintext", n);
+    checkInt("aad", aad.length);
+    if (offset < 0 || out.length - offset < n + TAG_LEN) {
+      throw new RangeError("sealInto: output too small");
+    }
+    const len = this.#len;
+    if (s.EVP_EncryptInit_ex(ctx, null, null, null, nonce) !== 1) {
+      this.#fail("EVP_EncryptInit_ex");
+    }
+    if (aad.length > 0 && s.EVP_EncryptUpdate(ctx, null, len, aad, aad.length) !== 1) {
+      this.#fail("EVP_EncryptUpdate (aad)");
+    }
+    // GCM is a stream mode: two updates give the same bytes as one over the concatenation.
+    let at = offset;
+    for (const part of [prefix, plaintext]) {
+      if (part.length === 0) continue;
+      const dst = out.subarray(at, at + part.length);
+      if (
+        s.EVP_EncryptUpdate(ctx, dst, len, part, part.length) !== 1 ||
+        this.#len32[0] !== part.length
+      ) this.#fail("EVP_EncryptUpdate");
+      at += part.length;
+    }
+    if (s.EVP_EncryptFinal_ex(ctx, this.#finalOut, len) !== 1 || this.#len32[0] !== 0) {
+      this.#fail("EVP_EncryptFinal_ex");
+    }
+    if (s.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, this.#tag) !== 1) {
+      this.#fail("EVP_CIPHER_CTX_ctrl (get tag)");
+    }
+    out.set(this.#tag, at);
+  }
+
+  macInto(key: MacKey, data: Uint8Array, out: Uint8Array, offset: number): void {
+    if (offset < 0 || out.length - offset < HASH_LEN) {
+      throw new RangeError("macInto: output too small");
+    }
+    const ctx = this.#handle(key, "mac").ctx;
+    const s = this.#s;
+    if (s.EVP_MAC_init(ctx, null, 0n, null) !== 1) this.#fail("EVP_MAC_init (reset)");
+    if (data.length > 0 && s.EVP_MAC_update(ctx, data, BigInt(data.length)) !== 1) {
+      this.#fail("EVP_MAC_update");
+    }
+    this.#len64[0] = 0n;
+    const dst = out.subarray(offset, offset + HASH_LEN);
+    if (s.EVP_MAC_final(ctx, dst, this.#len, HASH_LEN_N) !== 1 || this.#len64[0] !== HASH_LEN_N) {
+      this.#fail("EVP_MAC_final");
+    }
+  }
+
   open(
     key: AeadKey,
     nonce: Uint8Array,

@@ -101,6 +101,7 @@ export class TransportSender {
   #n = 0;
   #sinceRekey = 0;
   readonly #rekeyAfter: number;
+  readonly #idBytes = new Uint8Array(REQUEST_ID_BYTES);
   #destroyed = false;
 
   constructor(backend: CryptoBackend, key: AeadKey, mac: MacKey, options: TransportOptions = {}) {
@@ -140,6 +141,26 @@ export class TransportSender {
     writeHeader(frame, 0, type, NONCE_BYTES + ctLen + MAC_BYTES);
     writeNonce(frame, HEADER_BYTES, this.#n++);
     this.#sinceRekey++;
+    const b = this.#backend;
+    if (b.sealInto && b.macInto && type !== PacketType.KeyUpdate) {
+      // Fast path: ciphertext and mac written straight into the frame.
+      const id = this.#idBytes;
+      id[0] = requestId >>> 24;
+      id[1] = (requestId >>> 16) & 0xff;
+      id[2] = (requestId >>> 8) & 0xff;
+      id[3] = requestId & 0xff;
+      b.sealInto(
+        this.#key,
+        frame.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES),
+        frame.subarray(0, HEADER_BYTES),
+        id,
+        payload,
+        frame,
+        HEADER_BYTES + NONCE_BYTES,
+      );
+      b.macInto(this.#mac, frame.subarray(0, macAt), frame, macAt);
+      return frame;
+    }
     const pt = new Uint8Array(ptLen);
     pt[0] = requestId >>> 24;
     pt[1] = (requestId >>> 16) & 0xff;

@@ -442,3 +442,49 @@ Deno.test({
     assert.equal(r.stdout.trim(), "true 32");
   },
 });
+
+Deno.test({
+  name: "libcrypto sealInto/macInto write exactly the bytes of seal/mac, at any offset",
+  ignore: libcrypto === undefined,
+  fn: async () => {
+    const b = libcrypto!;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 12, maxLength: 12 }),
+        fc.uint8Array({ maxLength: 20 }),
+        fc.uint8Array({ maxLength: 8 }),
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.nat(40),
+        async (raw, nonce, aad, prefix, pt, offset) => {
+          const key = await b.importAeadKey(raw);
+          const mac = await b.importMacKey(raw);
+          const whole = new Uint8Array(prefix.length + pt.length);
+          whole.set(prefix);
+          whole.set(pt, prefix.length);
+          const expected = await b.seal(key, nonce, aad, whole);
+          const out = new Uint8Array(offset + expected.length + 32).fill(0xee);
+          b.sealInto!(key, nonce, aad, prefix, pt, out, offset);
+          assert.deepEqual(out.subarray(offset, offset + expected.length), expected);
+          assert.ok(out.subarray(0, offset).every((x) => x === 0xee), "nothing before offset");
+          b.macInto!(mac, whole, out, offset + expected.length);
+          assert.deepEqual(out.subarray(offset + expected.length), await b.mac(mac, whole));
+          b.destroyKey!(key);
+          b.destroyKey!(mac);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    assert.throws(() =>
+      b.sealInto!(
+        undefined as never,
+        new Uint8Array(12),
+        new Uint8Array(0),
+        new Uint8Array(0),
+        new Uint8Array(0),
+        new Uint8Array(0),
+        0,
+      )
+    );
+  },
+});

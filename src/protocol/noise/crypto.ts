@@ -77,6 +77,23 @@ export interface CryptoBackend {
   importMacKey(raw: Uint8Array): MaybePromise<MacKey>;
   /** HMAC-SHA256 of `data` under an imported key. */
   mac(key: MacKey, data: Uint8Array): MaybePromise<Uint8Array>;
+  /**
+   * Optional in-place seal (a synchronous backend's fast path): encrypts
+   * `prefix || plaintext` and writes ciphertext || tag into `out` at
+   * `offset`, so a transport frame is built without intermediate buffers.
+   * Must produce exactly the bytes of `seal(key, nonce, aad, prefix || plaintext)`.
+   */
+  sealInto?(
+    key: AeadKey,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    prefix: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    offset: number,
+  ): void;
+  /** Optional in-place MAC: writes HMAC-SHA256(key, data) into `out` at `offset`. */
+  macInto?(key: MacKey, data: Uint8Array, out: Uint8Array, offset: number): void;
   /** Release and wipe a key's material, where the backend holds any. */
   destroyKey?(key: AeadKey | MacKey | X25519Private): void;
 }
