@@ -190,3 +190,14 @@ const dec = new TextDecoder();
 export const bytes = (s: string): Uint8Array => enc.encode(s);
 /** UTF-8 decode. */
 export const text = (b: Uint8Array): string => dec.decode(b);
+
+/**
+ * Register an echo handler on `type` that waits at `gate` under the label
+ * given by its payload (UTF-8) before answering.
+ */
+export function gated(ts: TestServer, type: number, gate: Gate): void {
+  ts.server.dispatcher.register(type, async (ctx) => {
+    await gate.wait(text(ctx.payload), ctx.signal);
+    return ctx.payload;
+  });
+}

@@ -9,6 +9,7 @@ import {
   bytes,
   connectClient,
   Gate,
+  gated,
   pollUntil,
   startTestServer,
   text,
@@ -80,10 +81,7 @@ Deno.test("concurrency: 1 000 pipelined requests of mixed sizes on one session c
 Deno.test("concurrency: a slow request does not hold back later fast ones on the same session", async () => {
   const ts = startTestServer();
   const gate = new Gate();
-  ts.server.dispatcher.register(0x40, async (ctx) => {
-    await gate.wait(text(ctx.payload), ctx.signal);
-    return ctx.payload;
-  });
+  gated(ts, 0x40, gate);
   try {
     const s = await connectClient(ts);
     const order: string[] = [];
@@ -105,10 +103,7 @@ Deno.test("concurrency: a slow request does not hold back later fast ones on the
 Deno.test("concurrency: the client's own maxInFlight refuses extra requests locally", async () => {
   const ts = startTestServer();
   const gate = new Gate();
-  ts.server.dispatcher.register(0x40, async (ctx) => {
-    await gate.wait(text(ctx.payload), ctx.signal);
-    return ctx.payload;
-  });
+  gated(ts, 0x40, gate);
   try {
     const s = await connectClient(ts, { maxInFlight: 3 });
     const held = ["a", "b", "c"].map((l) => s.request(0x40, bytes(l)));

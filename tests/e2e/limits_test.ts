@@ -12,6 +12,7 @@ import {
   bytes,
   connectClient,
   Gate,
+  gated,
   pollUntil,
   randomPsk,
   startTestServer,
@@ -20,14 +21,6 @@ import {
 } from "../_helpers/test_server.ts";
 
 /** Register a handler on `type` that waits for the gate (label = payload). */
-function gated(ts: TestServer, type: number, gate: Gate): void {
-  ts.server.dispatcher.register(type, async (ctx) => {
-    const label = text(ctx.payload);
-    await gate.wait(label, ctx.signal);
-    return ctx.payload;
-  });
-}
-
 Deno.test("limits: the request beyond maxInFlightPerSession gets Error 5 with retry_after_ms; the rest complete", async () => {
   const ts = startTestServer({ maxInFlightPerSession: 4 });
   const gate = new Gate();

@@ -23,6 +23,7 @@ import {
   bytes,
   connectClient,
   Gate,
+  gated,
   pollUntil,
   startTestServer,
   type TestServer,
@@ -261,10 +262,7 @@ for (
 Deno.test("transport: a duplicate request id in flight gets GoAway 5; the first request is still answered", async () => {
   const ts = startTestServer();
   const gate = new Gate();
-  ts.server.dispatcher.register(0x40, async (ctx) => {
-    await gate.wait(text(ctx.payload), ctx.signal);
-    return ctx.payload;
-  });
+  gated(ts, 0x40, gate);
   try {
     const p = await rawSession(ts);
     await p.send(0x40, 9, bytes("slow"));
@@ -463,10 +461,7 @@ Deno.test("transport: frames split into 1-byte writes, and many frames in one wr
 Deno.test("transport: after the client half-closes, in-flight requests are still answered, then the server closes", async () => {
   const ts = startTestServer();
   const gate = new Gate();
-  ts.server.dispatcher.register(0x40, async (ctx) => {
-    await gate.wait(text(ctx.payload), ctx.signal);
-    return ctx.payload;
-  });
+  gated(ts, 0x40, gate);
   try {
     const p = await rawSession(ts);
     await p.send(0x40, 3, bytes("late answer"));
@@ -542,10 +537,7 @@ Deno.test("transport: request ids up to 2^32 − 1 round-trip, and an id may be 
 Deno.test("transport: a client request timeout leaves the session usable; the late reply goes to onMessage", async () => {
   const ts = startTestServer();
   const gate = new Gate();
-  ts.server.dispatcher.register(0x40, async (ctx) => {
-    await gate.wait(text(ctx.payload), ctx.signal);
-    return ctx.payload;
-  });
+  gated(ts, 0x40, gate);
   try {
     const late: Message[] = [];
     const s = await connectClient(ts, { onMessage: (m) => late.push(m) });
