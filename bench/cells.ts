@@ -67,7 +67,11 @@ export interface Timing {
   readonly rounds: number;
   /** Sessions held open for the memory cell. */
   readonly idleSessions: number;
-  /** Settling time before each RSS reading. */
+  /**
+   * Settling time before each RSS reading. Longer than the server's default
+   * `pipelineReleaseAfterMs` (1 s) plus one sweep, so "idle" sessions have
+   * been idle long enough for the server to release their pipelines.
+   */
   readonly settleMs: number;
 }
 
@@ -77,7 +81,7 @@ export const FULL_TIMING: Timing = {
   durationMs: 2500,
   rounds: 2,
   idleSessions: 1000,
-  settleMs: 1000,
+  settleMs: 3000,
 };
 /** `--quick`: a smoke test of every code path (numbers are not meaningful). */
 export const QUICK_TIMING: Timing = {
@@ -100,8 +104,13 @@ export interface CellResult {
   readonly rps: number;
   readonly p50_ms: number;
   readonly p99_ms: number;
-  /** `idle_rss` only: server RSS growth per connection. */
+  /** `idle_rss` only: server RSS growth per connection, after a memory-reducing GC. */
   readonly rss_kib_per_conn?: number;
+  /** `idle_rss` only: the same after a plain full GC (V8 heap still at its high-water mark). */
+  readonly rss_plain_gc_kib_per_conn?: number;
+  /** `idle_rss` only: growth of the live V8 heap / external memory per connection (after the GC). */
+  readonly heap_kib_per_conn?: number;
+  readonly external_kib_per_conn?: number;
   /** Crypto backend (somnytoo only). */
   readonly backend?: string;
   /** Share of one core used by the server / the load generator while measuring. */

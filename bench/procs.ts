@@ -51,17 +51,27 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
 }
 
 /**
- * A server child's control loop on stdin: `gc` runs a full collection (when
- * started with `--v8-flags=--expose-gc`), any other known command calls its
+ * A server child's control loop on stdin: `gc` runs a full collection and
+ * `gc-reduce` a memory-reducing one (both need `--v8-flags=--expose-gc`);
+ * each answers with the V8 heap's size after it (`Deno.memoryUsage()`). Any other known command calls its
  * handler; each answer is one JSON line on stdout. Returns at EOF.
  */
 export async function serveControl(handlers: Record<string, () => unknown> = {}): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for await (const line of lines(Deno.stdin.readable)) {
     const cmd = line.trim();
-    if (cmd === "gc") {
-      gc?.();
-      console.log(JSON.stringify({ gc: gc !== undefined }));
+    if (cmd === "gc" || cmd === "gc-reduce") {
+      // "gc-reduce" is V8's last-resort full collection: it also compacts the
+      // heap and returns free pages to the OS, as V8's memory reducer would.
+      if (cmd === "gc") gc?.();
+      else (gc as ((o: unknown) => void) | undefined)?.({ type: "major", flavor: "last-resort" });
+      const m = Deno.memoryUsage();
+      console.log(JSON.stringify({
+        gc: gc !== undefined,
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+      }));
     } else if (handlers[cmd]) {
       console.log(JSON.stringify({ [cmd]: handlers[cmd]() }));
     } else if (cmd !== "") {

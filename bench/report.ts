@@ -53,7 +53,11 @@ export function progressLine(s: CellResult, t?: CellResult): string {
 /** The progress line of the memory cell. */
 export function rssLine(r: CellResult, note = ""): string {
   return `${cellName(r).padEnd(30)} | ${r.transport} RSS ${fmtInt(r.rss_before_kib as number)} → ` +
-    `${fmtInt(r.rss_after_kib as number)} KiB = ${r.rss_kib_per_conn?.toFixed(1)} KiB/conn${note}`;
+    `${fmtInt(r.rss_after_kib as number)} KiB = ${r.rss_kib_per_conn?.toFixed(1)} KiB/conn` +
+    ` (plain GC: ${r.rss_plain_gc_kib_per_conn?.toFixed(1)})` +
+    ` (live heap ${r.heap_kib_per_conn?.toFixed(1)}, external ${
+      r.external_kib_per_conn?.toFixed(1)
+    } KiB/conn)${note}`;
 }
 
 function resultsTable(results: readonly CellResult[], markdown: boolean): string {
@@ -94,13 +98,25 @@ export function printSummary(results: readonly CellResult[], markdown = false): 
   if (idle.length > 0) {
     console.log("\nServer RSS per idle connection\n");
     console.log(table(
-      ["transport", "connections", "before KiB", "after KiB", "KiB/conn"],
+      [
+        "transport",
+        "connections",
+        "before KiB",
+        "after KiB",
+        "KiB/conn",
+        "KiB/conn, plain GC",
+        "live heap KiB/conn",
+        "external KiB/conn",
+      ],
       idle.map((r) => [
         r.transport,
         String(r.connections),
         fmtInt(r.rss_before_kib as number),
         fmtInt(r.rss_after_kib as number),
         (r.rss_kib_per_conn ?? NaN).toFixed(1),
+        (r.rss_plain_gc_kib_per_conn ?? NaN).toFixed(1),
+        (r.heap_kib_per_conn ?? NaN).toFixed(1),
+        (r.external_kib_per_conn ?? NaN).toFixed(1),
       ]),
       { markdown },
     ));

@@ -122,24 +122,34 @@ async function runPair(env: Env, servers: Server[], cell: LoadCell): Promise<Cel
 async function idleRss(env: Env, transport: Transport): Promise<CellResult> {
   const server = await startServer(env, transport, { denoFlags: ["--v8-flags=--expose-gc"] });
   try {
-    const gcAndRss = async () => {
+    type Heap = { heapUsed: number; external: number };
+    // Two readings each time: RSS after a plain full GC, which leaves the V8
+    // heap at its high-water mark (V8 keeps free pages committed), then after
+    // a memory-reducing GC, which compacts and returns them (what V8's memory
+    // reducer does to a quiet process). The second is the memory idle
+    // sessions need; the first also holds what the burst of setting them up
+    // needed.
+    const reading = async () => {
       await sleep(timing.settleMs);
       await server.proc.send("gc");
-      await server.proc.nextJson();
-      return rssKiB(server.proc.pid);
+      await server.proc.nextJson<Heap>();
+      const plain = await rssKiB(server.proc.pid);
+      await server.proc.send("gc-reduce");
+      const heap = await server.proc.nextJson<Heap>();
+      return { plain, reduced: await rssKiB(server.proc.pid), heap };
     };
     // Warm the server's code paths first, so that the delta is per-connection state.
     const warm = { warmupMs: 300, durationMs: 700 };
     await measure(env, server, { suite: "echo", payload: 64, connections: 4, pipeline: 1 }, warm);
     await waitQuiet();
-    const before = await gcAndRss();
+    const before = await reading();
     const n = timing.idleSessions;
     const gen = new DenoChild(
       "./load_process.ts",
       loadArgs(env, server, { mode: "idle", connections: n, payload: 64 }),
     );
     await gen.nextJson<{ ready: number }>();
-    const after = await gcAndRss();
+    const after = await reading();
     let note = "";
     if (transport === "tls") {
       await server.proc.send("nodelay");
@@ -158,9 +168,12 @@ async function idleRss(env: Env, transport: Transport): Promise<CellResult> {
       rps: 0,
       p50_ms: 0,
       p99_ms: 0,
-      rss_kib_per_conn: round((after - before) / n, 2),
-      rss_before_kib: before,
-      rss_after_kib: after,
+      rss_kib_per_conn: round((after.reduced - before.reduced) / n, 2),
+      rss_before_kib: before.reduced,
+      rss_after_kib: after.reduced,
+      rss_plain_gc_kib_per_conn: round((after.plain - before.plain) / n, 2),
+      heap_kib_per_conn: round((after.heap.heapUsed - before.heap.heapUsed) / 1024 / n, 2),
+      external_kib_per_conn: round((after.heap.external - before.heap.external) / 1024 / n, 2),
       ...(server.backend ? { backend: server.backend } : {}),
     };
     console.log(rssLine(r, note));

@@ -41,6 +41,11 @@ registerEcho(server.dispatcher);
 const { port } = server.listen();
 
 console.log(JSON.stringify({ port, pid: Deno.pid, backend: backend.name }));
-await serveControl({ stats: () => server.stats() });
+await serveControl({
+  stats: () => ({
+    ...server.stats(),
+    pipelines: server.sessions().filter((s) => s.hasPipeline).length,
+  }),
+});
 await server.shutdown();
 Deno.exit(0);

@@ -9,7 +9,7 @@
  */
 
 import { LimitError } from "../errors.ts";
-import { concat, type Socket } from "../util/mod.ts";
+import { concat, type Socket, SocketReader } from "../util/mod.ts";
 import {
   type ClientHandshake,
   FrameDecoder,
@@ -27,9 +27,6 @@ export interface SocketIoHandlers {
   /** Messages of one read, in order. */
   onMessages(messages: Message[]): void;
 }
-
-const MIN_READ = 4096;
-const MAX_READ = 65536;
 
 /** See module doc. */
 export class ClientSocketIo {
@@ -70,13 +67,11 @@ export class ClientSocketIo {
     const decoder = new FrameDecoder({ expect: "client" });
     // One reused read buffer: frames are views into it, but each read is fully
     // decoded and opened (plaintexts are new buffers) before the next read.
-    let buf = new Uint8Array(MIN_READ);
+    const reader = new SocketReader(this.#conn);
     for (;;) {
-      const n = await this.#conn.read(buf);
-      if (n === null || this.#closed) return;
-      const frames = decoder.push(buf.subarray(0, n));
-      if (n === buf.length && buf.length < MAX_READ) buf = new Uint8Array(buf.length * 2);
-      else if (n < buf.length >> 3 && buf.length > MIN_READ) buf = new Uint8Array(buf.length >> 1);
+      const bytes = await reader.read();
+      if (bytes === null || this.#closed) return;
+      const frames = decoder.push(bytes);
       if (frames.length === 0) continue;
       let from = 0;
       if (!this.#keys) {

@@ -104,6 +104,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = Object.freeze([
   env("HEARTBEAT_INTERVAL_MS", "server.heartbeatIntervalMs", "int"),
   env("IDLE_TIMEOUT_MS", "server.idleTimeoutMs", "int"),
   env("SEND_STALL_TIMEOUT_MS", "server.sendStallTimeoutMs", "int"),
+  env("PIPELINE_RELEASE_AFTER_MS", "server.pipelineReleaseAfterMs", "int"),
   env("HANDLER_TIMEOUT_MS", "server.handlerTimeoutMs", "int"),
   env("SHUTDOWN_TIMEOUT_MS", "server.shutdownTimeoutMs", "int"),
   env("CRYPTO_BACKEND", "server.cryptoBackend", "enum"),

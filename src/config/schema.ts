@@ -72,6 +72,12 @@ export interface ServerConfig {
    * disconnected (it stopped reading). @default {10000}
    */
   readonly sendStallTimeoutMs: number;
+  /**
+   * Release a session's stream pipeline after this long without traffic
+   * (it is rebuilt when traffic returns); 0 keeps pipelines for the whole
+   * session. Idle sessions then cost a few KiB instead of ~50. @default {1000}
+   */
+  readonly pipelineReleaseAfterMs: number;
   /** Time between GOAWAY and close. @default {5000} */
   readonly goAwayGraceMs: number;
   /** Graceful shutdown budget. @default {10000} */
@@ -431,6 +437,13 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     type: int(100, 600_000),
     default: 10_000,
     doc: "Disconnect a peer whose socket accepts no output for this long (ms)",
+  },
+  {
+    path: "server.pipelineReleaseAfterMs",
+    type: int(0, 3_600_000),
+    default: 1_000,
+    doc:
+      "Release an idle session's stream pipeline after this long without traffic (ms; 0 = never)",
   },
   {
     path: "server.goAwayGraceMs",

@@ -43,6 +43,11 @@ export class LivenessTimer {
     this.#arm();
   }
 
+  /** Monotonic time of the last frame received or sent. */
+  get lastActivityMs(): number {
+    return Math.max(this.#lastRecv, this.#lastSent);
+  }
+
   /** Note that something was received. */
   received(): void {
     this.#lastRecv = this.#clock.monotonic();

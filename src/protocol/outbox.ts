@@ -20,6 +20,8 @@ export interface OutboxOptions {
   readonly maxQueuedBytes: number;
   /** Called once when the queue exceeds the limit: the peer is not reading. */
   readonly onOverflow: () => void;
+  /** Called for each batch handed downstream (an owner can count batches in transit). */
+  readonly onBatch?: () => void;
 }
 
 /** See module doc. */
@@ -44,6 +46,19 @@ export class Outbox {
     this.#controller = controller;
   }
 
+  /**
+   * Forget the controller (its pipeline is ending while the session stays
+   * open). Items sent meanwhile wait for the next `attach`.
+   */
+  detach(): void {
+    this.#controller = undefined;
+  }
+
+  /** True when nothing waits to be handed downstream. */
+  get empty(): boolean {
+    return this.#pending.length === 0;
+  }
+
   /** True once closed: further sends are dropped. */
   get closed(): boolean {
     return this.#closed;
@@ -59,7 +74,7 @@ export class Outbox {
     }
   }
 
-  /** Hand the pending batch downstream now. */
+  /** Hand the pending batch downstream now (if a controller is attached). */
   flush(): void {
     this.#scheduled = false;
     if (this.#pending.length === 0 || !this.#controller) return;
@@ -67,6 +82,7 @@ export class Outbox {
     this.#pending = [];
     try {
       this.#controller.enqueue(batch);
+      this.#o.onBatch?.();
     } catch {
       this.#closed = true; // stream already closing
       return;

@@ -1,22 +1,26 @@
 /**
- * The Web Streams stages shared by server and client connections:
+ * The Web Streams pipeline of an established session:
  *
  * ```
- * bytes ─► FrameDecoderStream ─► DecryptStream ─► (process) ─► EncryptStream ─► FrameEncoderStream ─► bytes
- *          Frame[]               InboundBatch      Outbound[]   Uint8Array[]     Uint8Array (one write)
+ * Frame[] ─► DecryptStream ─► process ─► EncryptStream ─► sink
+ *            Message[]        Outbound[]   Uint8Array (one write per batch)
  * ```
  *
  * Chunks are batches: every frame found in one read travels together, and
  * every frame ready at once is written with one write (protocol-v1 allows any
  * framing of the byte stream; coalescing saves a syscall and a wake-up per
- * frame). The handshake runs inside {@linkcode DecryptStream}: its first
- * frame is a hello, handed to an `establish` callback that the role supplies.
- * Any error rejects the stream, which closes the connection without sending
- * anything further (protocol-v1 §2, §3: silent close).
+ * frame). The role supplies the middle stage. Framing and the handshake
+ * happen before the pipeline (the owner decodes frames with a `FrameDecoder`
+ * and runs the handshake on the first one), so a pipeline can be started when
+ * traffic arrives and ended when a session goes quiet. Any error rejects the
+ * pipeline, and its owner closes the connection without sending anything
+ * further (protocol-v1 §2, §3: silent close).
+ *
+ * @module
  */
 
 import { concat } from "../util/mod.ts";
-import { type Frame, FrameDecoder, type Role } from "./frame.ts";
+import type { Frame } from "./frame.ts";
 import type { SessionKeys } from "./handshake.ts";
 import { PacketType } from "./packet.ts";
 import type { Message, TransportReceiver, TransportSender } from "./transport.ts";
@@ -42,20 +46,6 @@ export class SecureChannel {
   }
 }
 
-/** What DecryptStream emits for one read. */
-export interface InboundBatch {
-  /** Present on the batch that completed the handshake. */
-  readonly established?: EstablishedInfo;
-  /** Transport messages, in order. */
-  readonly messages: Message[];
-}
-
-/** The result of the handshake, plus bytes the role must send first (ServerHello). */
-export interface EstablishedInfo {
-  readonly keys: SessionKeys;
-  readonly reply?: Uint8Array;
-}
-
 /** One outgoing item: a message to seal, or pre-encoded bytes (a hello). */
 export type Outbound =
   | { readonly type: number; readonly requestId: number; readonly payload: Uint8Array }
@@ -66,28 +56,6 @@ export interface PipelineObserver {
   onBytesIn?(bytes: number): void;
   onFrameIn?(type: number, bytes: number): void;
   onFrameOut?(type: number, bytes: number): void;
-}
-
-/** Bytes → frames, contract limits checked before allocation. */
-export class FrameDecoderStream extends TransformStream<Uint8Array, Frame[]> {
-  constructor(expect: Role, observer: PipelineObserver = {}) {
-    const decoder = new FrameDecoder({ expect });
-    super({
-      transform(chunk, controller) {
-        observer.onBytesIn?.(chunk.length);
-        const frames = decoder.push(chunk); // throws → stream errors → silent close
-        if (frames.length > 0) controller.enqueue(frames);
-      },
-    });
-  }
-}
-
-/** Options for {@linkcode DecryptStream}. */
-export interface DecryptStreamOptions {
-  readonly channel: SecureChannel;
-  /** Runs the handshake on the first (hello) frame; rejects to refuse it. */
-  readonly establish: (hello: Frame) => Promise<EstablishedInfo>;
-  readonly observer?: PipelineObserver;
 }
 
 /**
@@ -194,63 +162,42 @@ async function finishSeal(
   return out;
 }
 
-/** Frames → the handshake, then authenticated, decrypted messages. */
-export class DecryptStream extends TransformStream<Frame[], InboundBatch> {
-  constructor(options: DecryptStreamOptions) {
-    const { channel, establish, observer = {} } = options;
+/** Frames → authenticated, decrypted messages (one batch per batch). */
+export class DecryptStream extends TransformStream<Frame[], Message[]> {
+  constructor(channel: SecureChannel, observer: PipelineObserver = {}) {
     super({
       transform(frames, controller): void | Promise<void> {
-        if (!channel.keys) {
-          return establish(frames[0]).then(async (established) => {
-            channel.establish(established.keys);
-            const messages = await openFrames(established.keys.receiver, frames, 1, observer);
-            controller.enqueue({ established, messages });
-          });
-        }
+        const keys = channel.keys;
+        if (!keys) throw new TypeError("Cannot decrypt before the handshake");
         // Synchronous with a synchronous backend: no promise per chunk.
-        const r = openFrames(channel.keys.receiver, frames, 0, observer);
-        if (r instanceof Promise) return r.then((messages) => controller.enqueue({ messages }));
-        controller.enqueue({ messages: r });
+        const r = openFrames(keys.receiver, frames, 0, observer);
+        if (r instanceof Promise) return r.then((messages) => controller.enqueue(messages));
+        controller.enqueue(r);
         return undefined;
       },
     });
   }
-}
-
-/** Options for {@linkcode EncryptStream}. */
-export interface EncryptStreamOptions {
-  readonly channel: SecureChannel;
-  readonly observer?: PipelineObserver;
 }
 
 /**
- * Outbound items → sealed frames. Sends a KeyUpdate by itself when the
- * sender reaches its rekey threshold (protocol-v1 §3: at least every 2^24).
+ * Outbound items → sealed frames, coalesced into one buffer per batch so a
+ * batch costs one write. Sends a KeyUpdate by itself when the sender reaches
+ * its rekey threshold (protocol-v1 §3: at least every 2^24 frames).
  */
-export class EncryptStream extends TransformStream<Outbound[], Uint8Array[]> {
-  constructor(options: EncryptStreamOptions) {
-    const { channel, observer = {} } = options;
+export class EncryptStream extends TransformStream<Outbound[], Uint8Array> {
+  constructor(channel: SecureChannel, observer: PipelineObserver = {}) {
+    const emit = (
+      out: Uint8Array[],
+      controller: TransformStreamDefaultController<Uint8Array>,
+    ) => {
+      if (out.length > 0) controller.enqueue(out.length === 1 ? out[0] : concat(...out));
+    };
     super({
       transform(items, controller): void | Promise<void> {
         const r = sealItems(channel.keys?.sender, items, observer);
-        if (r instanceof Promise) {
-          return r.then((out) => {
-            if (out.length > 0) controller.enqueue(out);
-          });
-        }
-        if (r.length > 0) controller.enqueue(r);
+        if (r instanceof Promise) return r.then((out) => emit(out, controller));
+        emit(r, controller);
         return undefined;
-      },
-    });
-  }
-}
-
-/** Sealed frames → one buffer per batch, so a batch costs one write. */
-export class FrameEncoderStream extends TransformStream<Uint8Array[], Uint8Array> {
-  constructor() {
-    super({
-      transform(frames, controller) {
-        controller.enqueue(frames.length === 1 ? frames[0] : concat(...frames));
       },
     });
   }
@@ -287,30 +234,64 @@ export async function linkStreams<T>(
   }
 }
 
+/** The middle stage a role supplies: decrypted messages in, items to send out. */
+export type ProcessStream = TransformStream<Message[], Outbound[]>;
+
+/** A running `decrypt → process → encrypt → sink` chain (see {@linkcode startPipeline}). */
+export interface RunningPipeline {
+  /**
+   * Feed the frames of one read. Resolves when the pipeline can take more
+   * (backpressure): a caller that awaits it before reading again stops
+   * reading a peer whose replies are not being written.
+   */
+  push(frames: Frame[]): Promise<void>;
+  /** End the input: every stage flushes, then the sink closes. */
+  end(): void;
+  /** Tear every stage down with `reason`. */
+  abort(reason: unknown): void;
+  /** Settles when every link has, rejecting with the first error to occur. */
+  readonly done: Promise<void>;
+}
+
 /**
- * Run `source → stages… → sink` with {@linkcode linkStreams}; settles when
- * every link has, rejecting with the first error to occur.
+ * Start `DecryptStream → process → EncryptStream → sink` over an established
+ * channel. The stages are linked with {@linkcode linkStreams}; the first
+ * error in time is the one `done` reports (the others are its echoes as the
+ * links unwind).
  */
-export async function runPipeline(
-  source: ReadableStream<Uint8Array>,
-  // deno-lint-ignore no-explicit-any
-  stages: readonly TransformStream<any, any>[],
+export function startPipeline(
+  channel: SecureChannel,
+  process: ProcessStream,
   sink: WritableStream<Uint8Array>,
-): Promise<void> {
-  // The first error in time is the cause (e.g. the decoder's ProtocolError);
-  // the others are its echoes as the links unwind.
+  observer: PipelineObserver = {},
+): RunningPipeline {
+  const decrypt = new DecryptStream(channel, observer);
+  const encrypt = new EncryptStream(channel, observer);
   let first: { error: unknown } | undefined;
   const note = (e: unknown) => {
     first ??= { error: e };
   };
-  const links: Promise<void>[] = [];
-  // deno-lint-ignore no-explicit-any
-  let from: ReadableStream<any> = source;
-  for (const stage of stages) {
-    links.push(linkStreams(from, stage.writable).catch(note));
-    from = stage.readable;
-  }
-  links.push(linkStreams(from, sink).catch(note));
-  await Promise.all(links);
-  if (first) throw first.error;
+  const links = [
+    linkStreams(decrypt.readable, process.writable).catch(note),
+    linkStreams(process.readable, encrypt.writable).catch(note),
+    linkStreams(encrypt.readable, sink).catch(note),
+  ];
+  const input = decrypt.writable.getWriter();
+  const ignore = () => {};
+  return {
+    push(frames) {
+      input.write(frames).catch(note);
+      return input.ready;
+    },
+    end() {
+      input.close().catch(note);
+    },
+    abort(reason) {
+      note(reason);
+      input.abort(reason).catch(ignore);
+    },
+    done: Promise.all(links).then(() => {
+      if (first) throw first.error;
+    }),
+  };
 }

@@ -1,13 +1,20 @@
 /**
- * One server-side connection: the Web Streams pipeline of protocol/pipeline.ts
- * with the server's "process" stage in the middle, plus the session rules
- * (protocol-v1 §2–§6): handshake deadline, request dispatch through the
+ * One server-side connection (protocol-v1 §2–§6): a read loop that frames the
+ * socket's bytes and runs the handshake on the first frame, then the session's
+ * Web Streams pipeline with the server's "process" stage in the middle, plus
+ * the session rules: handshake deadline, request dispatch through the
  * priority scheduler, per-session in-flight limit, heartbeats, idle timeout,
  * GoAway and draining, bounded send queue.
  *
  * ```
- * conn.readable → FrameDecoderStream → DecryptStream → process → EncryptStream → FrameEncoderStream → conn.writable
+ * SocketReader ─► FrameDecoder ─► (1st frame) acceptClientHello ─► ServerHello
+ *                              └► DecryptStream ─► process ─► EncryptStream ─► SocketSink
  * ```
+ *
+ * The pipeline is started when the session has traffic and released after
+ * `pipelineReleaseAfterMs` without any (nothing in transit, no request in
+ * flight): a dozen streams and their pending reads are most of an idle
+ * session's memory. It is rebuilt by the next frame in either direction.
  */
 
 import { ProtocolError } from "../errors.ts";
@@ -15,7 +22,7 @@ import {
   type Clock,
   type Logger,
   type Socket,
-  socketReadable,
+  SocketReader,
   SocketSink,
   toHex,
 } from "../util/mod.ts";
@@ -23,18 +30,13 @@ import {
   acceptClientHello,
   classifyInbound,
   type CryptoBackend,
-  DecryptStream,
   encodeErrorPayload,
   encodeGoAwayPayload,
   encodeHeartbeatPayload,
-  EncryptStream,
-  type EstablishedInfo,
   type Frame,
-  FrameDecoderStream,
-  FrameEncoderStream,
+  FrameDecoder,
   GoAwayReason,
   HandshakeError,
-  type InboundBatch,
   LivenessTimer,
   MAX_PAYLOAD_BYTES,
   type Message,
@@ -44,8 +46,10 @@ import {
   type PipelineObserver,
   type ReplayCache,
   RequestIdAllocator,
-  runPipeline,
+  type RunningPipeline,
   SecureChannel,
+  type SessionKeys,
+  startPipeline,
   WireErrorCode,
 } from "../protocol/mod.ts";
 import type { Dispatcher, HandlerEntry, RequestContext, SessionInfo } from "./dispatcher.ts";
@@ -63,6 +67,7 @@ export interface ConnectionOptions {
   readonly idleTimeoutMs: number;
   readonly goAwayGraceMs: number;
   readonly sendStallTimeoutMs: number;
+  readonly pipelineReleaseAfterMs: number;
   readonly handlerTimeoutMs: number;
   readonly rekeyAfterFrames: number;
 }
@@ -125,8 +130,14 @@ export class ServerConnection implements SessionInfo {
   readonly #conn: Socket;
   readonly #sink: SocketSink;
   readonly #env: ConnectionEnv;
+  readonly #observer: PipelineObserver;
   readonly #channel = new SecureChannel();
   readonly #outbox: Outbox;
+  /** The running pipeline; undefined before the handshake and while released. */
+  #pipeline: RunningPipeline | undefined;
+  /** Batches inside the pipeline: read batches not yet processed, sent batches not yet written. */
+  #inTransit = 0;
+  #peerEnded = false;
   readonly #liveness: LivenessTimer;
   readonly #inFlight = new Map<number, Ctx>();
   readonly #pings = new Map<number, PendingPing>();
@@ -143,13 +154,22 @@ export class ServerConnection implements SessionInfo {
     this.remoteAddr = remoteAddr;
     this.#env = env;
     const clock = env.clock;
+    const stats = env.stats;
+    this.#observer = {
+      onFrameIn: () => stats.framesIn++,
+      onFrameOut: (_t, n) => {
+        stats.framesOut++;
+        stats.bytesOut += n;
+      },
+    };
     this.#outbox = new Outbox({
       maxQueuedBytes: env.options.maxSendQueueBytes,
       onOverflow: () => {
         // protocol-v1 §6: a peer that stops reading is disconnected, not buffered.
-        env.stats.slowConsumerDisconnects++;
+        stats.slowConsumerDisconnects++;
         this.abort();
       },
+      onBatch: () => this.#inTransit++,
     });
     this.#liveness = new LivenessTimer(clock, {
       heartbeatIntervalMs: env.options.heartbeatIntervalMs,
@@ -215,23 +235,46 @@ export class ServerConnection implements SessionInfo {
   /** Close at once without sending anything more. */
   abort(): void {
     if (this.#state !== "closed") this.#state = "closed";
+    this.#pipeline?.abort(new ProtocolError("CONNECTION_CLOSED", "Connection aborted"));
     this.#clearTimers();
     for (const ctx of this.#inFlight.values()) ctx.abort("connection closed");
     this.#inFlight.clear();
     this.#closeConn();
   }
 
+  /** True while the session's stream pipeline exists (it is released when idle). */
+  get hasPipeline(): boolean {
+    return this.#pipeline !== undefined;
+  }
+
   /**
-   * Disconnect the peer if one write to it has waited longer than
-   * `sendStallTimeoutMs` (protocol-v1 §6: a peer that stops reading is
-   * disconnected). The server calls this from one sweep timer for all
-   * connections rather than arming a timer per write.
+   * Periodic upkeep, called by the server from one sweep timer for all
+   * connections rather than a timer per write or per session:
+   * - disconnect the peer if one write to it has waited longer than
+   *   `sendStallTimeoutMs` (protocol-v1 §6: a peer that stops reading is
+   *   disconnected);
+   * - release the stream pipeline of a session that has had no traffic for
+   *   `pipelineReleaseAfterMs` and has nothing in transit or in flight.
    */
-  checkStall(nowMs: number): void {
-    if (this.#state === "closed" && this.#closedConn) return;
-    if (this.#sink.stalledFor(nowMs) > this.#env.options.sendStallTimeoutMs) {
+  maintain(nowMs: number): void {
+    if (this.#closedConn) return;
+    const o = this.#env.options;
+    if (this.#sink.stalledFor(nowMs) > o.sendStallTimeoutMs) {
       this.#env.stats.slowConsumerDisconnects++;
       this.abort();
+      return;
+    }
+    const p = this.#pipeline;
+    if (
+      p !== undefined && o.pipelineReleaseAfterMs > 0 && this.#state === "open" &&
+      this.#inTransit === 0 && this.#inFlight.size === 0 && this.#outbox.empty &&
+      nowMs - this.#liveness.lastActivityMs >= o.pipelineReleaseAfterMs
+    ) {
+      // Nothing is inside it, so ending it writes nothing; the next frame in
+      // either direction starts a new one (#ensurePipeline).
+      this.#pipeline = undefined;
+      this.#outbox.detach();
+      p.end();
     }
   }
 
@@ -250,39 +293,11 @@ export class ServerConnection implements SessionInfo {
   }
 
   async #run(): Promise<void> {
-    const env = this.#env;
-    const stats = env.stats;
-    const observer: PipelineObserver = {
-      onBytesIn: (n) => (stats.bytesIn += n),
-      onFrameIn: () => stats.framesIn++,
-      onFrameOut: (_t, n) => {
-        stats.framesOut++;
-        stats.bytesOut += n;
-      },
-    };
-    const process = new TransformStream<InboundBatch, Outbound[]>(
-      {
-        start: (c) => this.#outbox.attach(c),
-        transform: (batch) => this.#onBatch(batch),
-        flush: () => this.#onPeerClosed(),
-      },
-      undefined,
-      Outbox.strategy(),
-    );
+    const stats = this.#env.stats;
     try {
-      await runPipeline(socketReadable(this.#conn), [
-        new FrameDecoderStream("server", observer),
-        new DecryptStream({
-          channel: this.#channel,
-          establish: (hello) => this.#establish(hello),
-          observer,
-        }),
-        process,
-        new EncryptStream({ channel: this.#channel, observer }),
-        new FrameEncoderStream(),
-      ], this.#sink.writable);
+      await this.#readLoop();
     } catch (e) {
-      this.#onPipelineError(e);
+      this.#onFailure(e);
     } finally {
       const wasSession = this.#id !== "";
       this.#state = "closed";
@@ -293,13 +308,85 @@ export class ServerConnection implements SessionInfo {
         p.reject(new ProtocolError("CONNECTION_CLOSED", "Connection closed"));
       }
       this.#pings.clear();
+      this.#pipeline?.abort(new ProtocolError("CONNECTION_CLOSED", "Connection closed"));
       this.#channel.destroy();
       this.#closeConn();
       if (wasSession) stats.sessionsActive--;
     }
   }
 
-  #onPipelineError(e: unknown): void {
+  async #readLoop(): Promise<void> {
+    const stats = this.#env.stats;
+    const reader = new SocketReader(this.#conn);
+    const decoder = new FrameDecoder({ expect: "server" });
+    for (;;) {
+      const bytes = await reader.read();
+      if (bytes === null || this.#closedConn) break;
+      stats.bytesIn += bytes.length;
+      // Throws on bad framing → silent close. Complete frames are views of the
+      // reader's reused buffer. That is safe because nothing reads again
+      // before they are consumed: the hello is awaited below, and push()
+      // resolves only once DecryptStream has opened the batch (the writable
+      // side counts a chunk as queued until its transform has finished) into
+      // new plaintext buffers.
+      let frames = decoder.push(bytes);
+      if (frames.length === 0) continue;
+      if (!this.#channel.keys) {
+        const hello = frames[0];
+        frames = frames.slice(1);
+        const accepted = await this.#establish(hello);
+        if (this.#state !== "handshake") return; // timed out or aborted meanwhile
+        // protocol-v1 §2: ServerHello is the first byte the server sends.
+        await this.#sink.write(accepted.serverHello);
+        this.#onEstablished(accepted.keys);
+        if (frames.length === 0) continue;
+      }
+      if (this.#state === "closed") continue; // closing: drop input, let queued output flush
+      this.#inTransit++;
+      await this.#ensurePipeline().push(frames);
+    }
+    // EOF: the peer half-closed. Answer what is in flight, let queued output
+    // flush, then end.
+    this.#peerEnded = true;
+    const p = this.#pipeline;
+    if (!p) return;
+    if (this.#state !== "closed") p.end();
+    await p.done;
+  }
+
+  #ensurePipeline(): RunningPipeline {
+    if (this.#pipeline) return this.#pipeline;
+    const process = new TransformStream<Message[], Outbound[]>(
+      {
+        start: (c) => this.#outbox.attach(c),
+        transform: (messages) => {
+          this.#inTransit--;
+          this.#onMessages(messages);
+        },
+        flush: () => this.#peerEnded ? this.#onPeerClosed() : undefined,
+      },
+      undefined,
+      Outbox.strategy(),
+    );
+    const p = startPipeline(
+      this.#channel,
+      process,
+      this.#sink.writable(() => this.#inTransit--),
+      this.#observer,
+    );
+    this.#pipeline = p;
+    p.done.then(() => {
+      // Released while idle (the session goes on), or ended by a graceful close.
+      if (this.#state === "closed") this.#closeConn();
+    }, (e) => {
+      if (this.#pipeline === p) this.#pipeline = undefined;
+      if (this.#state !== "closed") this.#onFailure(e);
+      this.abort();
+    });
+    return p;
+  }
+
+  #onFailure(e: unknown): void {
     const stats = this.#env.stats;
     if (this.#id === "") {
       // Before the handshake: garbage or a refused hello. Handshake refusals
@@ -310,17 +397,17 @@ export class ServerConnection implements SessionInfo {
       }
       return;
     }
-    if (e instanceof ProtocolError) {
+    if (e instanceof ProtocolError && e.code !== "CONNECTION_CLOSED") {
       stats.transportFailures++;
       this.#env.logger.debug("transport failure", { session: this.#id, code: e.code });
     }
   }
 
-  async #establish(hello: Frame): Promise<EstablishedInfo> {
+  async #establish(hello: Frame) {
     const env = this.#env;
     try {
       const sessionId = crypto.getRandomValues(new Uint8Array(16));
-      const accepted = await acceptClientHello(env.backend, hello, {
+      return await acceptClientHello(env.backend, hello, {
         lookupPsk: (id) => env.lookupPsk(id),
         nowMs: env.clock.now(),
         clockSkewMs: env.options.clockSkewMs,
@@ -330,7 +417,6 @@ export class ServerConnection implements SessionInfo {
         idleTimeoutMs: env.options.idleTimeoutMs,
         rekeyAfterFrames: env.options.rekeyAfterFrames,
       });
-      return { keys: accepted.keys, reply: accepted.serverHello };
     } catch (e) {
       const outcome: HandshakeOutcome = e instanceof HandshakeError ? e.reason : "malformed";
       env.stats.handshake(outcome);
@@ -339,13 +425,12 @@ export class ServerConnection implements SessionInfo {
     }
   }
 
-  #onBatch(batch: InboundBatch): void {
-    if (batch.established) this.#onEstablished(batch.established);
-    const n = batch.messages.length;
+  #onMessages(messages: Message[]): void {
+    const n = messages.length;
     if (n === 0) return;
     this.#liveness.received();
     for (let i = 0; i < n && this.#state !== "closed"; i++) {
-      const m = batch.messages[i];
+      const m = messages[i];
       switch (classifyInbound("server", m)) {
         case "request":
           if (m.type === PacketType.Ping) {
@@ -376,14 +461,14 @@ export class ServerConnection implements SessionInfo {
     }
   }
 
-  #onEstablished(info: EstablishedInfo): void {
+  #onEstablished(keys: SessionKeys): void {
     const env = this.#env;
-    this.#id = toHex(info.keys.sessionId);
-    this.#pskId = info.keys.pskId;
+    this.#channel.establish(keys);
+    this.#id = toHex(keys.sessionId);
+    this.#pskId = keys.pskId;
     this.#state = "open";
     env.stats.handshake("ok");
     env.stats.sessionsActive++;
-    if (info.reply) this.#send({ raw: info.reply });
     env.clock.clearTimeout(this.#timer!);
     this.#timer = undefined;
     this.#liveness.start();
@@ -524,6 +609,7 @@ export class ServerConnection implements SessionInfo {
 
   #send(item: Outbound): void {
     if (this.#state === "closed") return;
+    this.#ensurePipeline();
     this.#outbox.send(item);
     this.#liveness.sent();
   }
@@ -566,7 +652,11 @@ export class ServerConnection implements SessionInfo {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#clearTimers();
-    this.#outbox.close(); // queued frames still go out, then conn.writable closes
+    if (!this.#pipeline) {
+      this.#closeConn(); // released: nothing left to send
+      return;
+    }
+    this.#outbox.close(); // queued frames still go out, then the pipeline ends
     this.#closeTimer = this.#env.clock.setTimeout(() => this.#closeConn(), CLOSE_FLUSH_MS);
   }
 

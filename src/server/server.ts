@@ -183,14 +183,17 @@ export class SomnyServer {
     return c;
   }
 
-  // One timer for all connections looks for peers that stopped reading.
+  // One timer for all connections looks for peers that stopped reading and
+  // releases the pipelines of idle sessions.
   #armSweep(): void {
     if (this.#sweepTimer !== undefined || this.#connections.size === 0) return;
-    const every = Math.max(50, Math.min(1000, this.#options.sendStallTimeoutMs / 4));
+    const o = this.#options;
+    const release = o.pipelineReleaseAfterMs > 0 ? o.pipelineReleaseAfterMs / 2 : Infinity;
+    const every = Math.max(50, Math.min(1000, o.sendStallTimeoutMs / 4, release));
     this.#sweepTimer = this.#clock.setTimeout(() => {
       this.#sweepTimer = undefined;
       const now = this.#clock.monotonic();
-      for (const c of this.#connections) c.checkStall(now);
+      for (const c of this.#connections) c.maintain(now);
       this.#armSweep();
     }, every);
   }

@@ -33,9 +33,4 @@ export {
   redactFields,
   SECRET_KEY_PATTERN,
 } from "./logger.ts";
-export {
-  type Socket,
-  socketReadable,
-  type SocketReadableOptions,
-  SocketSink,
-} from "./socket_streams.ts";
+export { type Socket, SocketReader, type SocketReaderOptions, SocketSink } from "./socket.ts";

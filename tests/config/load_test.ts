@@ -98,6 +98,7 @@ Deno.test("every env variable reaches its field", () => {
     HEARTBEAT_INTERVAL_MS: "1000",
     IDLE_TIMEOUT_MS: "3000",
     SEND_STALL_TIMEOUT_MS: "2500",
+    PIPELINE_RELEASE_AFTER_MS: "0",
     HANDLER_TIMEOUT_MS: "400",
     SHUTDOWN_TIMEOUT_MS: "500",
     CRYPTO_BACKEND: "Node",
@@ -154,6 +155,7 @@ Deno.test("every env variable reaches its field", () => {
     heartbeatIntervalMs: 1000,
     idleTimeoutMs: 3000,
     sendStallTimeoutMs: 2500,
+    pipelineReleaseAfterMs: 0,
     handlerTimeoutMs: 400,
     shutdownTimeoutMs: 500,
     cryptoBackend: "node",
@@ -366,6 +368,10 @@ const BAD_ENV: Record<string, [string, string]> = {
   SEND_STALL_TIMEOUT_MS: [
     "50",
     'SEND_STALL_TIMEOUT_MS must be an integer from 100 to 600000 (got "50")',
+  ],
+  PIPELINE_RELEASE_AFTER_MS: [
+    "-1",
+    'PIPELINE_RELEASE_AFTER_MS must be an integer from 0 to 3600000 (got "-1")',
   ],
   HANDLER_TIMEOUT_MS: ["0", 'HANDLER_TIMEOUT_MS must be an integer from 1 to 86400000 (got "0")'],
   SHUTDOWN_TIMEOUT_MS: [

@@ -16,6 +16,7 @@ Deno.test("CONFIG_DEFAULTS match the documented defaults", () => {
     heartbeatIntervalMs: 15_000,
     idleTimeoutMs: 45_000,
     sendStallTimeoutMs: 10_000,
+    pipelineReleaseAfterMs: 1_000,
     goAwayGraceMs: 5_000,
     shutdownTimeoutMs: 10_000,
     maxConcurrentHandlers: 1024,
