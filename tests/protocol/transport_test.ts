@@ -7,55 +7,15 @@ import fc from "fast-check";
 import { ProtocolError } from "../../src/errors.ts";
 import { MAX_PAYLOAD_BYTES } from "../../src/protocol/constants.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../../src/protocol/frame.ts";
-import {
-  acceptClientHello,
-  type SessionKeys,
-  startClientHandshake,
-} from "../../src/protocol/handshake.ts";
 import { PacketType } from "../../src/protocol/packet.ts";
-import { ReplayCache } from "../../src/protocol/replay_cache.ts";
-import {
-  type RawSessionKeys,
-  rekeyMacRaw,
-  TransportReceiver,
-  TransportSender,
-} from "../../src/protocol/transport.ts";
-import { type CryptoBackend, webCryptoBackend } from "../../src/protocol/noise/crypto.ts";
+import { rekeyMacRaw, TransportReceiver, TransportSender } from "../../src/protocol/transport.ts";
+import { webCryptoBackend } from "../../src/protocol/noise/crypto.ts";
 import { concat, toHex } from "../../src/util/bytes.ts";
 import { backendsUnderTest } from "../_helpers/backends.ts";
+import { type SessionPair, sessionPair } from "../_helpers/session_pair.ts";
 
-const T = 1_700_000_000_000;
-
-interface Pair {
-  client: SessionKeys;
-  server: SessionKeys;
-  raw: RawSessionKeys;
-}
-
-async function pair(backend: CryptoBackend, rekeyAfterFrames?: number): Promise<Pair> {
-  const psk = crypto.getRandomValues(new Uint8Array(32));
-  let raw: RawSessionKeys | undefined;
-  const c = await startClientHandshake(backend, {
-    psk,
-    pskId: "t",
-    timestampMs: T,
-    rekeyAfterFrames,
-    onRawKeysForTestingOnly: (k) => (raw = k),
-  });
-  const [hello] = new FrameDecoder({ expect: "server" }).push(c.clientHello);
-  const accepted = await acceptClientHello(backend, hello, {
-    lookupPsk: () => psk.slice(),
-    nowMs: T,
-    clockSkewMs: 30_000,
-    replayCache: new ReplayCache(4),
-    sessionId: new Uint8Array(16),
-    heartbeatIntervalMs: 15_000,
-    idleTimeoutMs: 45_000,
-    rekeyAfterFrames,
-  });
-  const [sh] = new FrameDecoder({ expect: "client" }).push(accepted.serverHello);
-  return { client: await c.finish(sh), server: accepted.keys, raw: raw! };
-}
+type Pair = SessionPair;
+const pair = sessionPair;
 
 /** A Frame over `bytes` without the decoder's checks (for tampered headers). */
 function asFrame(bytes: Uint8Array): Frame {
