@@ -30,7 +30,21 @@ export type ErrorCode =
   | "TOO_MANY_IN_FLIGHT"
   // server
   | "LIMIT_EXCEEDED"
-  | "SERVER_CLOSED";
+  | "SERVER_CLOSED"
+  // database
+  | "DB_UNAVAILABLE"
+  | "DB_QUERY_FAILED"
+  | "DB_TIMEOUT"
+  | "DB_ACQUIRE_TIMEOUT"
+  | "DB_SERIALIZATION_FAILURE"
+  | "DB_MIGRATION_FAILED"
+  | "DB_RATE_LIMITED"
+  | "DB_CLOSED"
+  // orm
+  | "ORM_INVALID_QUERY"
+  | "ORM_UNSAFE_QUERY"
+  | "SQL_INJECTION_DETECTED"
+  | "QUERY_TOO_LONG";
 
 /** Base class of all SomnyToo errors. */
 export class SomnyError extends Error {
@@ -60,3 +74,23 @@ export class SessionError extends SomnyError {}
 
 /** An enforced limit was exceeded. */
 export class LimitError extends SomnyError {}
+
+/**
+ * A database failure: unreachable, timed out, pool exhausted, a failed
+ * statement (with PostgreSQL's SQLSTATE in `sqlState` when there is one).
+ */
+export class DatabaseError extends SomnyError {
+  /** PostgreSQL's five-character SQLSTATE, when the server reported one. */
+  readonly sqlState: string | undefined;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: ErrorOptions & { sqlState?: string },
+  ) {
+    super(code, message, options);
+    this.sqlState = options?.sqlState;
+  }
+}
+
+/** A query the ORM refuses to build or run (unknown column, missing WHERE, injection). */
+export class OrmError extends SomnyError {}
