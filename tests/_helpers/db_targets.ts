@@ -22,7 +22,12 @@ export interface DbTarget {
   readonly url: string;
   /** The test's own schema, already first on `sql`'s search_path. */
   readonly schema: string;
-  /** A postgres.js client (one connection) whose search_path is the test's schema. */
+  /**
+   * A postgres.js client (one connection, opened on first use, closed after
+   * the test) whose search_path is the test's schema. Code that opens its
+   * own connections passes `connection: { search_path: schema }` (the
+   * embedded database already has it for its whole session).
+   */
   readonly sql: postgres.Sql;
 }
 
@@ -81,17 +86,32 @@ export async function withSchema(
   const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const admin = postgres(url, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE SCHEMA ${schema}`);
+  // PGlite ignores startup parameters, but all its connections share one
+  // session, so a session-level SET reaches every later connection.
+  if (name === "pglite") await admin.unsafe(`SET search_path TO ${schema}, public`);
   await admin.end();
-  // One connection, so a session-level SET holds for the whole test (PGlite
-  // ignores startup parameters; all its connections share one session).
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let sql: postgres.Sql | undefined;
+  const target: DbTarget = {
+    name,
+    url,
+    schema,
+    get sql() {
+      // One connection, opened on first use (the embedded server takes one at a time).
+      sql ??= postgres(url, {
+        max: 1,
+        onnotice: () => {},
+        connection: { search_path: `${schema},public` },
+      });
+      return sql;
+    },
+  };
   try {
-    await sql.unsafe(`SET search_path TO ${schema}, public`);
-    await fn({ name, url, schema, sql });
+    await fn(target);
   } finally {
-    await sql.end({ timeout: 5 });
+    await sql?.end({ timeout: 5 });
     const cleanup = postgres(url, { max: 1, onnotice: () => {} });
     await cleanup.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    if (name === "pglite") await cleanup.unsafe(`SET search_path TO public`);
     await cleanup.end();
   }
 }

@@ -1,0 +1,441 @@
+/**
+ * The application's database: a postgres.js pool behind a
+ * {@linkcode ConnectionGate} (bounded waits), running the ORM's compiled
+ * statements with a statement timeout, the SQL guard (injection screening,
+ * per-caller rate limit), a result cache invalidated by writes, per-query
+ * metrics, and transactions with savepoints, isolation levels, a deadline
+ * and retry on serialization failures.
+ */
+
+import postgres from "postgres";
+import type { CacheConfig, DatabaseConfig, OrmConfig } from "../config/mod.ts";
+import { DatabaseError, SomnyError } from "../errors.ts";
+import type { CompiledQuery, QueryExecutor } from "../orm/query.ts";
+import { type Clock, type Logger, noopLogger, systemClock } from "../util/mod.ts";
+import { ConnectionGate } from "./connection_gate.ts";
+import { toDatabaseError } from "./pg_errors.ts";
+import { QueryMetrics, type QueryMetricsSnapshot } from "./query_metrics.ts";
+import { ResultCache, type ResultCacheStats } from "./result_cache.ts";
+import { StatementCache } from "./statement_cache.ts";
+
+/** Screens statements before they run; throw to refuse one. */
+export interface QueryGuard {
+  /** Called for every statement, with the caller it runs for. */
+  check(query: CompiledQuery, caller: string): void;
+}
+
+/** The caller of statements run without {@linkcode Database.forCaller}. */
+export const INTERNAL_CALLER = "internal";
+
+/** Options for {@linkcode Database}. */
+export interface DatabaseOptions {
+  /** postgres:// URL. */
+  readonly url: string;
+  readonly database: DatabaseConfig;
+  readonly cache: CacheConfig;
+  readonly orm: OrmConfig;
+  /** Pool size override (the embedded database takes one connection). */
+  readonly maxConnections?: number;
+  /** Schema search path for every connection (e.g. `"tenant_a,public"`). */
+  readonly searchPath?: string;
+  readonly guard?: QueryGuard;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** Transaction isolation levels (PostgreSQL's four; READ UNCOMMITTED behaves as READ COMMITTED). */
+export type IsolationLevel =
+  | "read uncommitted"
+  | "read committed"
+  | "repeatable read"
+  | "serializable";
+
+/** Options for {@linkcode Database.transaction}. */
+export interface TransactionOptions {
+  readonly isolation?: IsolationLevel;
+  readonly readOnly?: boolean;
+  /** Deadline for the whole transaction. @default database.defaultTransactionTimeoutMs */
+  readonly timeoutMs?: number;
+  /** Re-runs after a serialization failure or deadlock. @default 0 */
+  readonly retries?: number;
+}
+
+/** Runs statements inside one transaction; `transaction` nests a savepoint. */
+export interface Transaction extends QueryExecutor {
+  /** Run `fn` in a savepoint: its failure rolls back to the savepoint only. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+}
+
+/** A view of the database for one caller (rate limit and security events are per caller). */
+export interface CallerDatabase extends QueryExecutor {
+  readonly caller: string;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
+}
+
+/** Pool figures. */
+export interface PoolStats {
+  readonly max: number;
+  readonly inUse: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+/** Everything the monitoring layer reads. */
+export interface DatabaseStats {
+  readonly pool: PoolStats;
+  readonly cache: ResultCacheStats;
+  readonly statements: { readonly prepared: number; readonly unprepared: number };
+  readonly queries: QueryMetricsSnapshot;
+}
+
+type Sql = postgres.Sql<{ bigint: bigint; bytea: Uint8Array }>;
+// postgres.js's transaction handle has the same unsafe() / savepoint() we use.
+type TxSql = postgres.TransactionSql<{ bigint: bigint; bytea: Uint8Array }>;
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** postgres.js types: int8 → bigint, bytea ↔ Uint8Array (not Buffer). */
+export const PG_TYPES = {
+  bigint: postgres.BigInt,
+  bytea: {
+    to: 17,
+    from: [17],
+    serialize: (x: Uint8Array) => {
+      let s = "\\x";
+      for (let i = 0; i < x.length; i++) s += HEX[x[i]];
+      return s;
+    },
+    parse: (x: string) => {
+      const out = new Uint8Array((x.length - 2) >> 1);
+      for (let i = 0; i < out.length; i++) out[i] = parseInt(x.substr(2 + 2 * i, 2), 16);
+      return out;
+    },
+  },
+};
+
+/** See module doc. */
+export class Database implements QueryExecutor {
+  readonly #sql: Sql;
+  readonly #gate: ConnectionGate;
+  readonly #statements: StatementCache;
+  readonly #cache: ResultCache | undefined;
+  readonly #metrics: QueryMetrics;
+  readonly #o: DatabaseOptions;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  #closed = false;
+
+  constructor(options: DatabaseOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? noopLogger;
+    const c = options.database;
+    const max = options.maxConnections ?? c.maxConnections;
+    this.#sql = postgres(options.url, {
+      max,
+      connect_timeout: Math.max(1, Math.ceil(c.connectionTimeoutMs / 1000)),
+      idle_timeout: Math.max(1, Math.round(c.idleTimeoutMs / 1000)),
+      max_lifetime: Math.max(1, Math.round(c.maxLifetimeMs / 1000)),
+      prepare: c.enablePreparedStatements,
+      // Server-side statement timeout; the client-side deadline in #run backs
+      // it up (the embedded database ignores startup parameters).
+      connection: {
+        statement_timeout: c.queryTimeoutMs,
+        ...(options.searchPath ? { search_path: options.searchPath } : {}),
+      },
+      onnotice: () => {},
+      types: PG_TYPES,
+    }) as unknown as Sql;
+    this.#gate = new ConnectionGate(max, c.acquireTimeoutMs, this.#clock);
+    this.#statements = new StatementCache(c.statementCacheSize);
+    this.#cache = options.cache.enableQueryCache
+      ? new ResultCache({
+        maxEntries: options.cache.queryCacheSize,
+        ttlMs: options.cache.queryCacheTtlSeconds * 1000,
+        clock: this.#clock,
+      })
+      : undefined;
+    this.#metrics = new QueryMetrics(options.orm.slowQueryMs);
+  }
+
+  /** Pool size. */
+  get maxConnections(): number {
+    return this.#gate.size;
+  }
+
+  /** Run a compiled statement for the internal caller. */
+  execute<R>(query: CompiledQuery): Promise<R[]> {
+    return this.#execute<R>(query, INTERNAL_CALLER, undefined);
+  }
+
+  /** The same database seen as `caller` (its rate limit, its security events). */
+  forCaller(caller: string): CallerDatabase {
+    return {
+      caller,
+      execute: (q) => this.#execute(q, caller, undefined),
+      transaction: (fn, options) => this.#transaction(fn, options, caller),
+    };
+  }
+
+  /**
+   * Run `fn` in a transaction: committed when it resolves, rolled back when
+   * it throws or the deadline passes (then `DB_TIMEOUT`). With `retries`,
+   * a serialization failure or deadlock re-runs `fn` from the start.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.#transaction(fn, options, INTERNAL_CALLER);
+  }
+
+  /** Round trip of `SELECT 1` in ms (health checks). */
+  async ping(): Promise<number> {
+    const t0 = this.#clock.monotonic();
+    await this.#run({
+      sql: "SELECT 1",
+      params: [],
+      operation: "raw",
+      reads: [],
+      writes: [],
+      rawText: [],
+    }, undefined);
+    return this.#clock.monotonic() - t0;
+  }
+
+  /** Counters for monitoring. */
+  stats(): DatabaseStats {
+    const inUse = this.#gate.inUse;
+    return {
+      pool: {
+        max: this.#gate.size,
+        inUse,
+        idle: this.#gate.size - inUse,
+        waiting: this.#gate.waiting,
+      },
+      cache: this.#cache?.stats() ?? { hits: 0, misses: 0, entries: 0, invalidations: 0 },
+      statements: { prepared: this.#statements.prepared, unprepared: this.#statements.unprepared },
+      queries: this.#metrics.snapshot(),
+    };
+  }
+
+  /** Estimated p-quantile of statement durations for an operation (ms). */
+  latencyQuantileMs(operation: CompiledQuery["operation"], p: number): number | undefined {
+    return this.#metrics.quantileMs(operation, p);
+  }
+
+  /** Forget every cached result. */
+  clearCache(): void {
+    this.#cache?.clear();
+  }
+
+  /**
+   * Open `count` connections now (postgres.js opens them lazily), so the
+   * first requests do not pay for connecting: the pool's minimum.
+   */
+  async warmUp(count: number): Promise<void> {
+    const n = Math.min(count, this.#gate.size);
+    const reserved = await Promise.all(
+      Array.from({ length: n }, () => this.#sql.reserve()),
+    );
+    for (const r of reserved) r.release();
+  }
+
+  /** Close every connection (waits up to `timeoutMs` for running statements). */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#gate.close();
+    await this.#sql.end({ timeout: Math.max(0, timeoutMs / 1000) });
+  }
+
+  async #execute<R>(query: CompiledQuery, caller: string, tx: TxState | undefined): Promise<R[]> {
+    this.#o.guard?.check(query, caller);
+    const cacheable = this.#cache !== undefined && tx === undefined &&
+      query.operation === "select" && query.reads.length > 0 && query.writes.length === 0;
+    let key: string | undefined;
+    if (cacheable) {
+      key = ResultCache.key(query.sql, query.params);
+      const hit = this.#cache!.get<R>(key);
+      if (hit) return hit;
+    }
+    const rows = await this.#run<R>(query, tx);
+    if (query.writes.length > 0) {
+      // Invalidate now and, for a transaction, again at its end: a read
+      // cached meanwhile by another caller saw the pre-commit state.
+      this.#cache?.invalidate(query.writes);
+      tx?.writes.push(...query.writes);
+    }
+    if (key !== undefined) this.#cache!.set(key, rows, query.reads);
+    return rows;
+  }
+
+  async #run<R>(query: CompiledQuery, tx: TxState | undefined): Promise<R[]> {
+    if (this.#closed) throw new DatabaseError("DB_CLOSED", "Database is closed");
+    const table = query.writes[0] ?? query.reads[0] ?? "";
+    const t0 = this.#clock.monotonic();
+    let errorCode: string | undefined;
+    let rows: R[] = [];
+    // A transaction already holds its connection (and its gate slot).
+    if (!tx) {
+      const w = this.#gate.acquire();
+      if (w) await w;
+    }
+    try {
+      const timeoutMs = tx
+        ? tx.remainingMs(this.#o.database.queryTimeoutMs)
+        : this.#o.database.queryTimeoutMs;
+      const sql = tx ? tx.sql : this.#sql;
+      const prepare = this.#o.database.enablePreparedStatements &&
+        this.#statements.admit(query.sql);
+      // deno-lint-ignore no-explicit-any
+      const pending = sql.unsafe(query.sql, query.params as any[], { prepare });
+      // A plain array: postgres.js's result list carries driver details
+      // (statement, columns) that callers should not come to depend on.
+      const result = await this.#withDeadline<R[]>(pending, timeoutMs);
+      rows = Array.prototype.slice.call(result) as R[];
+      return rows;
+    } catch (e) {
+      const err = toDatabaseError(e);
+      errorCode = err.code;
+      throw err;
+    } finally {
+      if (!tx) this.#gate.release();
+      const ms = this.#clock.monotonic() - t0;
+      this.#metrics.record(query.operation, table, ms, rows.length, errorCode);
+      if (this.#o.orm.logQueries || ms >= this.#o.orm.slowQueryMs) {
+        // Never the parameters: they may hold anything a client sent.
+        this.#logger.info(ms >= this.#o.orm.slowQueryMs ? "slow query" : "query", {
+          sql: query.sql.length > 500 ? query.sql.slice(0, 500) + "…" : query.sql,
+          ms: Math.round(ms * 10) / 10,
+          rows: rows.length,
+          ...(errorCode ? { error: errorCode } : {}),
+        });
+      }
+    }
+  }
+
+  // Client-side deadline: cancel the statement and fail with DB_TIMEOUT.
+  #withDeadline<T>(pending: { cancel(): void }, ms: number): Promise<T> {
+    if (ms <= 0) {
+      pending.cancel();
+      return Promise.reject(new DatabaseError("DB_TIMEOUT", "Database deadline already passed"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => {
+        pending.cancel();
+        reject(new DatabaseError("DB_TIMEOUT", `Database query exceeded ${Math.round(ms)} ms`));
+      }, ms);
+      (pending as unknown as Promise<T>).then((r) => {
+        this.#clock.clearTimeout(timer);
+        resolve(r);
+      }, (e) => {
+        this.#clock.clearTimeout(timer);
+        reject(e);
+      });
+    });
+  }
+
+  async #transaction<T>(
+    fn: (tx: Transaction) => Promise<T>,
+    options: TransactionOptions = {},
+    caller: string,
+  ): Promise<T> {
+    const retries = options.retries ?? 0;
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#transactionOnce(fn, options, caller);
+      } catch (e) {
+        if (
+          attempt < retries && e instanceof DatabaseError && e.code === "DB_SERIALIZATION_FAILURE"
+        ) {
+          this.#logger.debug("transaction retried after a serialization failure", { attempt });
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  async #transactionOnce<T>(
+    fn: (tx: Transaction) => Promise<T>,
+    options: TransactionOptions,
+    caller: string,
+  ): Promise<T> {
+    if (this.#closed) throw new DatabaseError("DB_CLOSED", "Database is closed");
+    const timeoutMs = options.timeoutMs ?? this.#o.database.defaultTransactionTimeoutMs;
+    const deadline = this.#clock.monotonic() + timeoutMs;
+    const modes = [
+      options.isolation ? `isolation level ${options.isolation}` : "",
+      options.readOnly ? "read only" : "",
+    ].filter(Boolean).join(" ");
+    const w = this.#gate.acquire();
+    if (w) await w;
+    const writes: string[] = [];
+    let expired = false;
+    let timer: number | undefined;
+    try {
+      const body = (sql: TxSql): Promise<T> => {
+        const state = this.#txState(sql, deadline, writes, () => expired);
+        return fn(this.#txHandle(state, caller)).then((r) => {
+          // A body that outlived its deadline must not commit.
+          if (expired) throw timeoutError(timeoutMs);
+          return r;
+        });
+      };
+      const run = (modes ? this.#sql.begin(modes, body) : this.#sql.begin(body)) as Promise<T>;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = this.#clock.setTimeout(() => {
+          expired = true;
+          reject(timeoutError(timeoutMs));
+        }, timeoutMs);
+      });
+      // The rollback still happens: `run` settles once the body notices.
+      run.catch(() => {});
+      return await Promise.race([run, timeout]);
+    } catch (e) {
+      throw e instanceof SomnyError ? e : toDatabaseError(e, "transaction");
+    } finally {
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+      this.#gate.release();
+      if (writes.length > 0) this.#cache?.invalidate(writes);
+    }
+  }
+
+  #txState(sql: TxSql, deadline: number, writes: string[], expired: () => boolean): TxState {
+    const clock = this.#clock;
+    return {
+      sql: sql as unknown as Sql,
+      writes,
+      remainingMs(cap: number) {
+        if (expired()) return 0;
+        return Math.min(cap, deadline - clock.monotonic());
+      },
+      savepoint: <T>(f: (s: TxSql) => Promise<T>) => sql.savepoint(f) as Promise<T>,
+    };
+  }
+
+  #txHandle(state: TxState, caller: string): Transaction {
+    return {
+      execute: <R>(q: CompiledQuery) => this.#execute<R>(q, caller, state),
+      transaction: <T>(fn: (tx: Transaction) => Promise<T>) =>
+        state.savepoint((s) =>
+          fn(
+            this.#txHandle({
+              ...state,
+              sql: s as unknown as Sql,
+              savepoint: (f) => s.savepoint(f) as never,
+            }, caller),
+          )
+        ),
+    };
+  }
+}
+
+interface TxState {
+  readonly sql: Sql;
+  readonly writes: string[];
+  remainingMs(cap: number): number;
+  savepoint<T>(f: (s: TxSql) => Promise<T>): Promise<T>;
+}
+
+function timeoutError(ms: number): DatabaseError {
+  return new DatabaseError("DB_TIMEOUT", `Transaction exceeded its ${ms} ms deadline; rolled back`);
+}
