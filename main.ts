@@ -1,5 +1,5 @@
 /**
- * SomnyToo command line: `serve`, `client`, `keygen`.
+ * SomnyToo command line: `serve`, `client`, `keygen`, `migrate`.
  *
  * The only module that reads `Deno.args` and `Deno.env`, and the only caller
  * of `Deno.exit`. Nothing imports it.
@@ -10,6 +10,7 @@
  * deno task client echo "hello"
  * deno task client bench --connections 16 --seconds 5
  * deno task keygen [--id NAME]         # a new key, as PSK_SECRET / PSK_FILE line
+ * deno task migrate                    # apply pending database migrations and exit
  * ```
  */
 
@@ -20,12 +21,14 @@ import { createLogger, fromHex, type Logger, toHex } from "./src/util/mod.ts";
 import { selectCryptoBackend } from "./src/crypto/mod.ts";
 import { createServer, registerEcho } from "./src/server/mod.ts";
 import { runClientCommand } from "./src/cli/mod.ts";
+import { openDatabase } from "./src/db/mod.ts";
 
 const USAGE = `Usage:
   main.ts serve  [--config FILE] [--host HOST] [--port PORT]
   main.ts client [--host HOST] [--port PORT] [--psk-file FILE | --psk HEX] [--psk-id ID]
                  ping | echo <text> | bench [--connections N] [--seconds S] [--payload BYTES]
   main.ts keygen [--id ID]
+  main.ts migrate [--config FILE]
 Environment variables (and a .env file via --env-file) configure the server; see README.md.`;
 
 async function readConfigFile(path: string | undefined): Promise<unknown> {
@@ -120,6 +123,28 @@ function keygen(args: string[]): void {
   console.log(values.id !== undefined ? `${values.id}=${key}` : `PSK_SECRET=${key}`);
 }
 
+async function migrateCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" } } });
+  const config = await buildConfig(values);
+  const log = makeLogger(config);
+  // Whatever MIGRATE_ON_START says: migrating is what this command is for.
+  const opened = await openDatabase(
+    { ...config, database: { ...config.database, migrateOnStart: true } },
+    { logger: log },
+  );
+  try {
+    const r = opened.migrations!;
+    console.log(
+      r.applied.length === 0
+        ? `Database schema is up to date (version ${r.current}).`
+        : `Applied ${r.applied.map((m) => `${m.version} ${m.name}`).join(", ")}; ` +
+          `schema is now at version ${r.current}.`,
+    );
+  } finally {
+    await opened.close();
+  }
+}
+
 async function main(): Promise<number> {
   const [command, ...rest] = Deno.args;
   try {
@@ -137,6 +162,9 @@ async function main(): Promise<number> {
         });
       case "keygen":
         keygen(rest);
+        return 0;
+      case "migrate":
+        await migrateCommand(rest);
         return 0;
       case undefined:
       case "help":
