@@ -55,16 +55,16 @@ Deno.test({
       ]);
       await first.db.execute(raw(
         "INSERT INTO kv_entries (key, value) VALUES ($1, $2)",
-        ["persisted", { "ü": [1, 2] }],
+        [new TextEncoder().encode("persisted"), new TextEncoder().encode('{"ü": [1, 2]}')],
       ));
       await first.close();
       const second = await openDatabase(settings({ url: undefined, embeddedDir: `${dir}/db` }));
       assert.deepEqual(second.migrations?.applied, [], "nothing left to apply");
       assert.equal(second.migrations?.current, 2);
-      const rows = await second.db.execute<{ value: unknown }>(
-        raw("SELECT value FROM kv_entries WHERE key = $1", ["persisted"]),
+      const rows = await second.db.execute<{ value: Uint8Array }>(
+        raw("SELECT value FROM kv_entries WHERE key = $1", [new TextEncoder().encode("persisted")]),
       );
-      assert.deepEqual(rows, [{ value: { "ü": [1, 2] } }]);
+      assert.equal(new TextDecoder().decode(rows[0].value), '{"ü": [1, 2]}');
       await second.close();
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -6,14 +6,20 @@
 
 import type { Migration } from "../migrations.ts";
 
-/** The key-value service's table (`0x21`–`0x24`, docs/PROTOCOL.md). */
+/**
+ * The key-value service's table (`0x21`–`0x24`, docs/PROTOCOL.md). Keys and
+ * values are bytes: the key's UTF-8 (text could not hold U+0000, and bytea
+ * orders by code point whatever the database's collation) and the value's
+ * JSON text exactly as the client sent it (jsonb would reorder and reformat
+ * it).
+ */
 const KV: Migration = {
   version: 1,
   name: "kv_entries",
   statements: [
     `CREATE TABLE kv_entries (
-      key text PRIMARY KEY CHECK (octet_length(key) BETWEEN 1 AND 256),
-      value jsonb NOT NULL,
+      key bytea PRIMARY KEY CHECK (octet_length(key) BETWEEN 1 AND 256),
+      value bytea NOT NULL,
       version int8 NOT NULL DEFAULT 1,
       updated_at timestamptz NOT NULL DEFAULT now()
     )`,
