@@ -10,7 +10,7 @@
 import postgres from "postgres";
 import type { CacheConfig, DatabaseConfig, OrmConfig } from "../config/mod.ts";
 import { DatabaseError, SomnyError } from "../errors.ts";
-import type { CompiledQuery, QueryExecutor } from "../orm/query.ts";
+import type { CompiledQuery, QueryExecutor } from "../orm/mod.ts";
 import { type Clock, type Logger, noopLogger, systemClock } from "../util/mod.ts";
 import { ConnectionGate } from "./connection_gate.ts";
 import { toDatabaseError } from "./pg_errors.ts";

@@ -10,7 +10,7 @@
  */
 
 import { DatabaseError } from "../errors.ts";
-import type { CompiledQuery } from "../orm/query.ts";
+import type { CompiledQuery } from "../orm/mod.ts";
 import { type Logger, noopLogger, toHex, utf8 } from "../util/mod.ts";
 import type { Database, Transaction } from "./database.ts";
 

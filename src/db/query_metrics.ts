@@ -5,7 +5,7 @@
  * are the ones the ORM declared, so label cardinality stays small.
  */
 
-import type { QueryOperation } from "../orm/query.ts";
+import type { QueryOperation } from "../orm/mod.ts";
 
 /** Upper bounds (ms) of the duration histogram buckets; the last bucket is +Inf. */
 export const DURATION_BUCKETS_MS: readonly number[] = [

@@ -27,3 +27,23 @@ export {
   trackingKey,
 } from "./ip_rules.ts";
 export { HandshakeGuard, type HandshakeGuardOptions } from "./handshake_guard.ts";
+export {
+  DbRateLimitedError,
+  type DbSecurityEvent,
+  type DbSecurityEventKind,
+  type DbSecurityEventSink,
+  escapeLikePattern,
+  type Finding,
+  type FindingKind,
+  type GuardedQuery,
+  IDENTIFIER_PATTERN,
+  LIKE_ESCAPE_CLAUSE,
+  QueryRateLimiter,
+  type QueryRateLimiterOptions,
+  quoteIdentifier,
+  quoteQualifiedIdentifier,
+  SqlInjectionDetector,
+  type SqlInjectionDetectorOptions,
+  SqlInjectionError,
+  stripNul,
+} from "./sql_guard/mod.ts";
