@@ -19,7 +19,7 @@ import { ConfigError, SomnyError } from "./src/errors.ts";
 import { type AppConfig, ensureDefaultPsk, loadConfig, redactConfig } from "./src/config/mod.ts";
 import { createLogger, fromHex, type Logger, toHex } from "./src/util/mod.ts";
 import { selectCryptoBackend } from "./src/crypto/mod.ts";
-import { createServer, registerEcho } from "./src/server/mod.ts";
+import { createServer, registerEcho, registerKvService } from "./src/server/mod.ts";
 import { runClientCommand } from "./src/cli/mod.ts";
 import { openDatabase } from "./src/db/mod.ts";
 
@@ -88,33 +88,44 @@ async function serve(args: string[]): Promise<void> {
     log.info(`default PSK: ${pskNote}`, { file: stored.path });
   }
   const backend = selectCryptoBackend(config.server.cryptoBackend);
-  const server = createServer(
-    { ...config.server, ...config.security },
-    { psks, backend, logger: log },
-  );
-  registerEcho(server.dispatcher);
-  const addr = server.listen();
-  log.info("config", { config: redactConfig(config) });
-  log.info("serving", { host: addr.hostname, port: addr.port, crypto: backend.name });
-  const connectHost = addr.hostname === "0.0.0.0" || addr.hostname === "::"
-    ? "127.0.0.1"
-    : addr.hostname;
-  const keyArg = pskNote ? `--psk-file ${config.server.dataDir}/psk` : "--psk <your PSK_SECRET>";
-  // The one command a client needs (the key is referenced by file, never printed).
-  console.log(
-    `\nSomnyToo listening on ${addr.hostname}:${addr.port}. Connect with:\n` +
-      `  deno task client --host ${connectHost} --port ${addr.port} ${keyArg} echo hello\n`,
-  );
-  const stop = () => {
-    log.info("signal received, shutting down gracefully", {});
-    server.shutdown();
-  };
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(sig, stop);
-    } catch { /* signal not supported on this OS */ }
+  // The embedded database unless DATABASE_URL is set; migrated when configured.
+  const database = await openDatabase(config, {
+    logger: log,
+    onSecurityEvent: (e) =>
+      log.warn("database security event", { kind: e.kind, caller: e.caller, detail: e.detail }),
+  });
+  try {
+    const server = createServer(
+      { ...config.server, ...config.security },
+      { psks, backend, logger: log },
+    );
+    registerEcho(server.dispatcher);
+    registerKvService(server.dispatcher, database.db);
+    const addr = server.listen();
+    log.info("config", { config: redactConfig(config) });
+    log.info("serving", { host: addr.hostname, port: addr.port, crypto: backend.name });
+    const connectHost = addr.hostname === "0.0.0.0" || addr.hostname === "::"
+      ? "127.0.0.1"
+      : addr.hostname;
+    const keyArg = pskNote ? `--psk-file ${config.server.dataDir}/psk` : "--psk <your PSK_SECRET>";
+    // The one command a client needs (the key is referenced by file, never printed).
+    console.log(
+      `\nSomnyToo listening on ${addr.hostname}:${addr.port}. Connect with:\n` +
+        `  deno task client --host ${connectHost} --port ${addr.port} ${keyArg} echo hello\n`,
+    );
+    const stop = () => {
+      log.info("signal received, shutting down gracefully", {});
+      server.shutdown();
+    };
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(sig, stop);
+      } catch { /* signal not supported on this OS */ }
+    }
+    await server.closed;
+  } finally {
+    await database.close();
   }
-  await server.closed;
 }
 
 function keygen(args: string[]): void {

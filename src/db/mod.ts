@@ -59,6 +59,7 @@ export {
   redactUrl,
 } from "./open.ts";
 export { SQLSTATE, toDatabaseError } from "./pg_errors.ts";
+export { createQueryGuard, type QueryGuardOptions } from "./query_guard.ts";
 export {
   DURATION_BUCKETS_MS,
   type DurationHistogram,

@@ -18,6 +18,8 @@ import {
 } from "./embedded.ts";
 import { migrate, type Migration, type MigrationReport } from "./migrations.ts";
 import { PROJECT_MIGRATIONS } from "./migrations/mod.ts";
+import { createQueryGuard } from "./query_guard.ts";
+import type { DbSecurityEventSink } from "../security/mod.ts";
 
 /** What {@linkcode openDatabase} needs from the configuration. */
 export type DatabaseSettings = Pick<AppConfig, "database" | "cache" | "orm">;
@@ -26,7 +28,10 @@ export type DatabaseSettings = Pick<AppConfig, "database" | "cache" | "orm">;
 export interface OpenDatabaseOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Screens statements. @default {@linkcode createQueryGuard} from the configuration */
   readonly guard?: QueryGuard;
+  /** Receives the default guard's `SQLInjectionAttempt` / `ORMQueryFlood` events. */
+  readonly onSecurityEvent?: DbSecurityEventSink;
   /** Migrations to apply when `database.migrateOnStart`. @default the project's own */
   readonly migrations?: readonly Migration[];
   /** Sleep between connect attempts (inject for tests). */
@@ -62,14 +67,17 @@ export async function openDatabase(
     url = embedded.url;
     logger.info("embedded database started", { dir: c.embeddedDir, port: embedded.port });
   }
+  const clock = options.clock ?? systemClock;
+  const guard = options.guard ??
+    createQueryGuard(c, { clock, onEvent: options.onSecurityEvent });
   const db = new Database({
     url,
     database: c,
     cache: settings.cache,
     orm: settings.orm,
     maxConnections: embedded ? EMBEDDED_MAX_CONNECTIONS : undefined,
-    guard: options.guard,
-    clock: options.clock ?? systemClock,
+    guard,
+    clock,
     logger,
   });
   const close = async () => {

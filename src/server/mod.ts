@@ -41,3 +41,4 @@ export {
 } from "./scheduler.ts";
 export { type HandshakeOutcome, ServerStats, type ServerStatsSnapshot } from "./stats.ts";
 export { echoHandler, registerEcho } from "./echo.ts";
+export { kvEntries, type KvStore, KvType, registerKvService } from "./kv/service.ts";

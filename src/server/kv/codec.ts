@@ -107,7 +107,10 @@ export function parsePutRequest(payload: Uint8Array): PutRequest {
 export function parseListRequest(payload: Uint8Array): ListRequest {
   const { obj } = parseObject(payload);
   const prefix = keyField(obj, "prefix", 0);
-  const after = obj.after === undefined ? undefined : keyField(obj, "after", 1);
+  // A null `after` (the last page's `next`) means "from the start", like an absent one.
+  const after = obj.after === undefined || obj.after === null
+    ? undefined
+    : keyField(obj, "after", 1);
   let limit = DEFAULT_LIST_LIMIT;
   if (obj.limit !== undefined) {
     const l = obj.limit;
