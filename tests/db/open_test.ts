@@ -32,7 +32,7 @@ function settings(database: Partial<typeof CONFIG_DEFAULTS.database>) {
   };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -73,7 +73,7 @@ Deno.test({
 });
 
 Deno.test("open: a database that is down at start-up fails after the configured retries with a clear error, without the password", async () => {
-  const port = await freePort();
+  const port = freePort();
   const waits: number[] = [];
   await assert.rejects(
     openDatabase(
