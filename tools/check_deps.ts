@@ -15,7 +15,9 @@
  * 2. `src/config/` imports only `src/util/`, `src/errors.ts` and itself.
  * 3. `src/protocol/` imports only `src/util/`, `src/errors.ts` and itself,
  *    and no `npm:` or `node:` module.
- * 4. `src/client/` never imports `src/server/`.
+ * 4. `src/client/` never imports `src/server/`. `src/orm/` is pure like
+ *    `src/protocol/`: only `src/util/`, `src/errors.ts` and itself, no
+ *    `npm:` or `node:` module (the database layer runs what it compiles).
  * 5. Nothing imports `main.ts`.
  * 6. Production code (src/, main.ts, mod.ts) reaches another `src/<folder>/`
  *    only through `src/<folder>/mod.ts`.
@@ -184,6 +186,12 @@ export function checkRules(graph: Graph): Violation[] {
         add(e, "src/protocol/ may import only src/util/, src/errors.ts and src/protocol/");
       }
       if (/^(npm|node):/.test(e.to)) add(e, "src/protocol/ must not import npm: or node: modules");
+    }
+    if (fromFolder === "orm") {
+      if (ours && !inFolder(e.to, "src/util/", "src/errors.ts", "src/orm/")) {
+        add(e, "src/orm/ may import only src/util/, src/errors.ts and src/orm/");
+      }
+      if (/^(npm|node):/.test(e.to)) add(e, "src/orm/ must not import npm: or node: modules");
     }
     if (fromFolder === "client" && toFolder === "server") {
       add(e, "src/client/ must never import src/server/");

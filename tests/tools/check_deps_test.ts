@@ -79,6 +79,21 @@ Deno.test("src/protocol/ imports only util, errors and itself, and no npm:/node:
   );
 });
 
+Deno.test("src/orm/ is pure: only util, errors and itself, and no npm:/node: module", () => {
+  assert.deepEqual(
+    rules(
+      ["src/orm/compiler.ts", "src/db/mod.ts"],
+      ["src/orm/schema.ts", "npm:postgres@3"],
+      ["src/orm/builders/select.ts", "src/orm/compiler.ts"],
+    ),
+    [
+      "src/orm/compiler.ts → src/db/mod.ts: src/orm/ may import only src/util/, src/errors.ts and src/orm/",
+      "src/orm/schema.ts → npm:postgres@3: src/orm/ must not import npm: or node: modules",
+      "src/orm/schema.ts → npm:postgres@3: only src/db/ may import npm:postgres / npm:@electric-sql/*",
+    ],
+  );
+});
+
 Deno.test("src/client/ never imports src/server/", () => {
   assert.deepEqual(rules(["src/client/client.ts", "src/server/mod.ts"]), [
     "src/client/client.ts → src/server/mod.ts: src/client/ must never import src/server/",
@@ -112,7 +127,7 @@ Deno.test("only src/db/ imports postgres/@electric-sql and only src/monitor/ imp
   assert.deepEqual(
     rules(
       ["src/server/server.ts", "npm:postgres@^3.4"],
-      ["src/orm/executor.ts", "npm:/@electric-sql/pglite@0.2.0/dist"],
+      ["src/security/x.ts", "npm:/@electric-sql/pglite@0.2.0/dist"],
       ["src/server/http.ts", "npm:hono@^4/jsx"],
       ["main.ts", "npm:prom-client@15"],
       ["src/db/x.ts", "npm:hono@4"],
@@ -120,7 +135,7 @@ Deno.test("only src/db/ imports postgres/@electric-sql and only src/monitor/ imp
     [
       "main.ts → npm:prom-client@15: only src/monitor/ may import npm:hono / npm:prom-client",
       "src/db/x.ts → npm:hono@4: only src/monitor/ may import npm:hono / npm:prom-client",
-      "src/orm/executor.ts → npm:/@electric-sql/pglite@0.2.0/dist: only src/db/ may import npm:postgres / npm:@electric-sql/*",
+      "src/security/x.ts → npm:/@electric-sql/pglite@0.2.0/dist: only src/db/ may import npm:postgres / npm:@electric-sql/*",
       "src/server/http.ts → npm:hono@^4/jsx: only src/monitor/ may import npm:hono / npm:prom-client",
       "src/server/server.ts → npm:postgres@^3.4: only src/db/ may import npm:postgres / npm:@electric-sql/*",
     ],
