@@ -136,6 +136,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = Object.freeze([
   env("MAX_QUERY_LENGTH", "database.maxQueryLength", "int"),
   env("ENABLE_SQL_INJECTION_PROTECTION", "database.enableSqlInjectionProtection", "bool"),
   env("MAX_REQUESTS_PER_MINUTE", "database.maxRequestsPerMinute", "int"),
+  env("DEFAULT_TRANSACTION_TIMEOUT_MS", "database.defaultTransactionTimeoutMs", "int"),
+  env("MIGRATE_ON_START", "database.migrateOnStart", "bool"),
   env("REPLICA_URLS", "scaling.readReplicaUrls", "list", true),
 
   env("ENABLE_QUERY_CACHE", "cache.enableQueryCache", "bool"),

@@ -124,6 +124,8 @@ Deno.test("every env variable reaches its field", () => {
     MAX_QUERY_LENGTH: "2000",
     ENABLE_SQL_INJECTION_PROTECTION: "false",
     MAX_REQUESTS_PER_MINUTE: "60",
+    DEFAULT_TRANSACTION_TIMEOUT_MS: "1500",
+    MIGRATE_ON_START: "0",
     ENABLE_QUERY_CACHE: "False",
     QUERY_CACHE_SIZE: "10",
     QUERY_CACHE_TTL_SECONDS: "5",
@@ -192,6 +194,8 @@ Deno.test("every env variable reaches its field", () => {
     maxQueryLength: 2000,
     enableSqlInjectionProtection: false,
     maxRequestsPerMinute: 60,
+    defaultTransactionTimeoutMs: 1500,
+    migrateOnStart: false,
     embeddedDir: "/var/lib/somny/db",
   });
   assert.deepEqual(c.scaling.readReplicaUrls, [
@@ -446,6 +450,11 @@ const BAD_ENV: Record<string, [string, string]> = {
     "0",
     'MAX_REQUESTS_PER_MINUTE must be an integer from 1 to 100000000 (got "0")',
   ],
+  DEFAULT_TRANSACTION_TIMEOUT_MS: [
+    "0",
+    'DEFAULT_TRANSACTION_TIMEOUT_MS must be an integer from 1 to 86400000 (got "0")',
+  ],
+  MIGRATE_ON_START: ["yes", 'MIGRATE_ON_START must be true, false, 1 or 0 (got "yes")'],
   ENABLE_QUERY_CACHE: ["enabled", 'ENABLE_QUERY_CACHE must be true, false, 1 or 0 (got "enabled")'],
   QUERY_CACHE_SIZE: ["0", 'QUERY_CACHE_SIZE must be an integer from 1 to 10000000 (got "0")'],
   QUERY_CACHE_TTL_SECONDS: [
