@@ -29,8 +29,10 @@
 // Errors
 export {
   ConfigError,
+  DatabaseError,
   type ErrorCode,
   LimitError,
+  OrmError,
   ProtocolError,
   SessionError,
   SomnyError,
@@ -44,8 +46,12 @@ export {
   type Handler,
   HandlerError,
   type HandlerOptions,
+  kvEntries,
+  type KvStore,
+  KvType,
   type ListenAddr,
   registerEcho,
+  registerKvService,
   type RequestContext,
   type ServerDeps,
   type ServerOptions,
@@ -77,6 +83,49 @@ export {
   webCryptoBackend,
   WireErrorCode,
 } from "./src/protocol/mod.ts";
+
+// ORM (pure query builder) and the database it runs on
+export {
+  boolean,
+  bytea,
+  type CompiledQuery,
+  createQueryBuilder,
+  createTableSql,
+  date,
+  excluded,
+  float8,
+  type InsertRow,
+  int2,
+  int4,
+  int8,
+  jsonb,
+  numeric,
+  type QueryExecutor,
+  ref,
+  type SelectRow,
+  sql,
+  table,
+  text,
+  timestamptz,
+  type UpdateRow,
+  uuid,
+  val,
+  varchar,
+} from "./src/orm/mod.ts";
+export {
+  type CallerDatabase,
+  Database,
+  type DatabaseStats,
+  migrate,
+  type Migration,
+  type MigrationReport,
+  openDatabase,
+  type OpenedDatabase,
+  PROJECT_MIGRATIONS,
+  startEmbeddedDatabase,
+  type Transaction,
+  type TransactionOptions,
+} from "./src/db/mod.ts";
 
 // Crypto backends
 export { type CryptoBackendPreference, selectCryptoBackend } from "./src/crypto/mod.ts";
