@@ -46,7 +46,6 @@ export {
   type Handler,
   HandlerError,
   type HandlerOptions,
-  kvEntries,
   type KvStore,
   KvType,
   type ListenAddr,
