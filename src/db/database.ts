@@ -92,6 +92,9 @@ type Sql = postgres.Sql<{ bigint: bigint; bytea: Uint8Array }>;
 // postgres.js's transaction handle has the same unsafe() / savepoint() we use.
 type TxSql = postgres.TransactionSql<{ bigint: bigint; bytea: Uint8Array }>;
 
+// A statement that starts with SELECT and has no data-modifying keyword.
+const PLAIN_SELECT = /^\s*select\b(?![\s\S]*\b(?:insert|update|delete|merge|truncate|into)\b)/i;
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** postgres.js types: int8 → bigint, bytea ↔ Uint8Array (not Buffer). */
@@ -257,6 +260,12 @@ export class Database implements QueryExecutor {
       if (hit) return hit;
     }
     const rows = await this.#run<R>(query, tx);
+    // Raw SQL other than a plain SELECT may write tables the ORM cannot
+    // name: drop every cached result (at the end of a transaction, too).
+    if (query.operation === "raw" && !PLAIN_SELECT.test(query.sql)) {
+      this.#cache?.clear();
+      if (tx) tx.flags.clearsCache = true;
+    }
     if (query.writes.length > 0) {
       // Invalidate now and, for a transaction, again at its end: a read
       // cached meanwhile by another caller saw the pre-commit state.
@@ -369,15 +378,23 @@ export class Database implements QueryExecutor {
     const w = this.#gate.acquire();
     if (w) await w;
     const writes: string[] = [];
+    let clearsCache = false;
     let expired = false;
     let timer: number | undefined;
+    // What the caller's own code threw comes back unchanged (after the rollback).
+    let userError: { error: unknown } | undefined;
     try {
       const body = (sql: TxSql): Promise<T> => {
         const state = this.#txState(sql, deadline, writes, () => expired);
         return fn(this.#txHandle(state, caller)).then((r) => {
+          clearsCache ||= state.flags.clearsCache;
           // A body that outlived its deadline must not commit.
           if (expired) throw timeoutError(timeoutMs);
           return r;
+        }, (e) => {
+          clearsCache ||= state.flags.clearsCache;
+          if (!(e instanceof SomnyError)) userError = { error: e };
+          throw e;
         });
       };
       const run = (modes ? this.#sql.begin(modes, body) : this.#sql.begin(body)) as Promise<T>;
@@ -391,11 +408,13 @@ export class Database implements QueryExecutor {
       run.catch(() => {});
       return await Promise.race([run, timeout]);
     } catch (e) {
+      if (userError && userError.error === e) throw e;
       throw e instanceof SomnyError ? e : toDatabaseError(e, "transaction");
     } finally {
       if (timer !== undefined) this.#clock.clearTimeout(timer);
       this.#gate.release();
-      if (writes.length > 0) this.#cache?.invalidate(writes);
+      if (clearsCache) this.#cache?.clear();
+      else if (writes.length > 0) this.#cache?.invalidate(writes);
     }
   }
 
@@ -404,6 +423,7 @@ export class Database implements QueryExecutor {
     return {
       sql: sql as unknown as Sql,
       writes,
+      flags: { clearsCache: false },
       remainingMs(cap: number) {
         if (expired()) return 0;
         return Math.min(cap, deadline - clock.monotonic());
@@ -432,6 +452,8 @@ export class Database implements QueryExecutor {
 interface TxState {
   readonly sql: Sql;
   readonly writes: string[];
+  /** Shared by a transaction and its savepoints. */
+  readonly flags: { clearsCache: boolean };
   remainingMs(cap: number): number;
   savepoint<T>(f: (s: TxSql) => Promise<T>): Promise<T>;
 }

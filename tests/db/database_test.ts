@@ -316,3 +316,48 @@ dbTest("database: a connection killed mid-transaction rolls the transaction back
     assert.equal(rows.length, 0, "nothing half-written");
   }, { maxConnections: 2 });
 }, { only: "postgres" }); // PGlite has one backend: there is no other session to kill it from.
+
+dbTest(
+  "database: raw SQL that is not a plain SELECT drops cached results (in a transaction too)",
+  async (t) => {
+    await withDb(t, async (db) => {
+      await db.execute(raw("CREATE TABLE items (id int PRIMARY KEY, name text)"));
+      await db.execute(write("INSERT INTO items VALUES (1, 'a')", [], "items"));
+      const q = select("SELECT name FROM items WHERE id = $1", [1], "items");
+      await db.execute(q);
+      // A raw write names no table the ORM knows of.
+      await db.execute(raw("UPDATE items SET name = 'b'"));
+      assert.deepEqual(await db.execute(q), [{ name: "b" }]);
+      await db.transaction(async (tx) => {
+        await tx.transaction(async (sp) => {
+          await sp.execute(raw("UPDATE items SET name = 'c'"));
+        });
+      });
+      assert.deepEqual(await db.execute(q), [{ name: "c" }]);
+      // A plain raw SELECT keeps the cache.
+      await db.execute(q);
+      const hits = db.stats().cache.hits;
+      await db.execute(raw("SELECT 1"));
+      await db.execute(q);
+      assert.equal(db.stats().cache.hits, hits + 1);
+    });
+  },
+);
+
+dbTest(
+  "database: the caller's own error thrown in a transaction comes back unchanged, after the rollback",
+  async (t) => {
+    await withDb(t, async (db) => {
+      await db.execute(raw("CREATE TABLE items (id int PRIMARY KEY)"));
+      const mine = new TypeError("mine");
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.execute(write("INSERT INTO items VALUES (1)", [], "items"));
+          throw mine;
+        }),
+        (e: unknown) => e === mine,
+      );
+      assert.equal((await db.execute(raw("SELECT id FROM items"))).length, 0);
+    });
+  },
+);
