@@ -8,8 +8,18 @@
 /** The two transports compared in every cell. */
 export type Transport = "somnytoo" | "tls";
 
+/** The two sides of an `orm` cell: our builder run by `Database`, and hand-written postgres.js. */
+export type OrmSide = "orm" | "postgres.js";
+
 /** Suites, selectable with `--only`. */
-export const SUITES = ["echo", "echo_pipelined", "handshake", "idle_rss", "backends"] as const;
+export const SUITES = [
+  "echo",
+  "echo_pipelined",
+  "handshake",
+  "idle_rss",
+  "backends",
+  "orm",
+] as const;
 /** One of {@linkcode SUITES}. */
 export type Suite = typeof SUITES[number];
 
@@ -53,6 +63,11 @@ export const BACKEND_CELL: LoadCell = {
   pipeline: 1,
 };
 
+/** The `orm` suite's queries (orm_bench.ts), in run order. */
+export const ORM_QUERIES = ["point select", "insert returning", "upsert", "3-table join"] as const;
+/** One of {@linkcode ORM_QUERIES}. */
+export type OrmQuery = typeof ORM_QUERIES[number];
+
 /** Durations and sizes of one run. */
 export interface Timing {
   /** Load before measuring, per generator process. */
@@ -95,7 +110,9 @@ export const QUICK_TIMING: Timing = {
 /** One measured cell: the `--json` record. */
 export interface CellResult {
   readonly suite: string;
-  readonly transport: Transport;
+  readonly transport: Transport | OrmSide;
+  /** `orm` and `orm_compile` only: one of {@linkcode ORM_QUERIES}. */
+  readonly query?: string;
   /** Echo payload bytes; 0 for `handshake` and `idle_rss`. */
   readonly payload: number;
   readonly connections: number;
@@ -122,6 +139,11 @@ export interface CellResult {
   readonly server_us_per_op?: number;
   /** Failed requests or handshakes (should be 0). */
   readonly errors?: number;
+  /** `orm` only: share of one core used by local postgres processes; bench CPU µs per call. */
+  readonly db_cpu?: number;
+  readonly client_us_per_op?: number;
+  /** `orm_compile` only: µs to build and compile the query once. */
+  readonly compile_us?: number;
   /** Anything else worth keeping (RSS before/after, echo size of a handshake cell). */
   readonly [extra: string]: unknown;
 }
@@ -139,14 +161,20 @@ export interface LoadReport {
   readonly other_cpu: number;
 }
 
-/** An acceptance target: a somnytoo/tls ratio with a bound. */
+/** An acceptance target: a somnytoo/tls ratio (or a `sides` ratio, or a `unit` value) with a bound. */
 export interface Target {
   readonly name: string;
   readonly suite: string;
   readonly payload: number;
   readonly connections: number;
   readonly pipeline: number;
-  readonly metric: "rps" | "p99_ms" | "rss_kib_per_conn";
+  readonly metric: "rps" | "p50_ms" | "p99_ms" | "rss_kib_per_conn" | "compile_us";
+  /** The cell's query (`orm` suites). */
+  readonly query?: string;
+  /** Numerator and denominator of the ratio. @default ["somnytoo", "tls"] */
+  readonly sides?: readonly [CellResult["transport"], CellResult["transport"]];
+  /** Bound the value of `sides[0]` itself, not a ratio; printed with this unit. */
+  readonly unit?: string;
   /** The ratio must be ≥ min (throughput) or ≤ max (latency, memory). */
   readonly min?: number;
   readonly max?: number;
@@ -179,24 +207,47 @@ export const TARGETS: readonly Target[] = [
   { name: "Full handshakes/s (8 workers)", ...at("handshake", 0, 8), metric: "rps", min: 1.5 },
   // connections -1: whatever count the memory cell used (1 000, or 100 with --quick).
   { name: "RSS per idle session", ...at("idle_rss", 0, -1), metric: "rss_kib_per_conn", max: 1 },
+  ...ORM_QUERIES.map((query): Target => ({
+    name: `ORM p50 overhead vs postgres.js (${query}, 1 outstanding)`,
+    ...at("orm", 0, 1),
+    query,
+    sides: ["orm", "postgres.js"],
+    metric: "p50_ms",
+    max: 1.05,
+  })),
+  ...ORM_QUERIES.map((query): Target => ({
+    name: `Builder compile cost (${query})`,
+    ...at("orm_compile", 0, 0),
+    query,
+    sides: ["orm", "orm"],
+    metric: "compile_us",
+    unit: "µs",
+    max: 20,
+  })),
 ];
 
 /** Find a result; `connections: -1` matches any count. */
 export function findResult(
   results: readonly CellResult[],
-  t: Pick<Target, "suite" | "payload" | "connections" | "pipeline">,
-  transport: Transport,
+  t: Pick<Target, "suite" | "payload" | "connections" | "pipeline" | "query">,
+  transport: CellResult["transport"],
 ): CellResult | undefined {
   return results.find((r) =>
     r.suite === t.suite && r.transport === transport && r.payload === t.payload &&
-    (t.connections < 0 || r.connections === t.connections) && r.pipeline === t.pipeline
+    (t.connections < 0 || r.connections === t.connections) && r.pipeline === t.pipeline &&
+    r.query === t.query
   );
 }
 
-/** somnytoo/tls ratio of `metric` for `t`, or undefined when a side is missing. */
+/**
+ * somnytoo/tls (or `t.sides`) ratio of `metric` for `t` — the value itself
+ * for a target with a `unit` — or undefined when a side is missing.
+ */
 export function targetRatio(results: readonly CellResult[], t: Target): number | undefined {
-  const s = findResult(results, t, "somnytoo");
-  const l = findResult(results, t, "tls");
+  const [num, den] = t.sides ?? ["somnytoo", "tls"];
+  const s = findResult(results, t, num);
+  if (t.unit !== undefined) return typeof s?.[t.metric] === "number" ? s[t.metric] : undefined;
+  const l = findResult(results, t, den);
   const a = s?.[t.metric], b = l?.[t.metric];
   if (typeof a !== "number" || typeof b !== "number" || b === 0) return undefined;
   return a / b;

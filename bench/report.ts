@@ -1,6 +1,7 @@
 /**
  * What the bench prints: one progress line per cell, then the summary
- * tables (results with ratios, idle memory, targets with PASS/FAIL).
+ * tables (results with ratios, idle memory, ORM vs postgres.js, targets
+ * with PASS/FAIL).
  *
  * @module
  */
@@ -16,9 +17,11 @@ export const noise = (r: CellResult): number => r.other_cpu ?? 0;
 
 /** A cell's display name: "echo 1 KiB ×16", "handshake ×8 workers", … */
 export function cellName(
-  c: { suite: string; payload: number; connections: number; pipeline: number },
+  c: { suite: string; payload: number; connections: number; pipeline: number; query?: string },
 ): string {
   switch (c.suite) {
+    case "orm":
+      return `orm ${c.query} ×${c.connections}`;
     case "handshake":
       return `handshake ×${c.connections} workers`;
     case "idle_rss":
@@ -60,6 +63,59 @@ export function rssLine(r: CellResult, note = ""): string {
     } KiB/conn)${note}`;
 }
 
+/** One side of an `orm` cell. */
+function ormSide(r: CellResult): string {
+  const noisy = noise(r) > NOISE_CORES ? ` NOISE(other ${noise(r).toFixed(2)})` : "";
+  const errs = r.errors ? ` ERRORS ${r.errors}` : "";
+  return `${r.transport} ${fmtInt(r.rps).padStart(6)}/s p50 ${fmtMs(r.p50_ms).padStart(4)} ` +
+    `p99 ${fmtMs(r.p99_ms).padStart(4)} ms (cpu bench ${r.load_cpu?.toFixed(2)} ` +
+    `db ${r.db_cpu?.toFixed(2)}, ${r.client_us_per_op} µs/call)${noisy}${errs}`;
+}
+
+/** The progress line of an `orm` cell: the ORM side, the postgres.js side, the ratios. */
+export function ormLine(orm: CellResult, raw: CellResult): string {
+  return [
+    cellName(orm).padEnd(30),
+    ormSide(orm),
+    ormSide(raw),
+    `ratio p50 ${fmtRatio(orm.p50_ms / raw.p50_ms)} p99 ${fmtRatio(orm.p99_ms / raw.p99_ms)}`,
+  ].join(" | ");
+}
+
+/** The progress line of the builder's compile cost (`orm_compile` cells). */
+export function compileLine(cells: readonly CellResult[]): string {
+  return `${"orm builder + compile()".padEnd(30)} | ` +
+    cells.map((c) => `${c.query} ${c.compile_us?.toFixed(1)} µs`).join(", ");
+}
+
+/** ORM vs hand-written postgres.js, one row per query and concurrency. */
+function ormTable(results: readonly CellResult[], markdown: boolean): string {
+  const cells = results.filter((r) => r.suite === "orm" && r.transport === "orm");
+  const rows = cells.map((o) => {
+    const r = findResult(results, o, "postgres.js");
+    const c = findResult(results, { ...o, suite: "orm_compile", connections: 0 }, "orm");
+    return [
+      o.query ?? "?",
+      String(o.connections),
+      fmtMs(o.p50_ms),
+      fmtMs(r?.p50_ms ?? NaN),
+      fmtRatio(r ? o.p50_ms / r.p50_ms : undefined),
+      fmtMs(o.p99_ms),
+      fmtMs(r?.p99_ms ?? NaN),
+      fmtRatio(r ? o.p99_ms / r.p99_ms : undefined),
+      fmtInt(o.rps),
+      fmtInt(r?.rps ?? NaN),
+      String(o.client_us_per_op ?? "—"),
+      String(r?.client_us_per_op ?? "—"),
+      c?.compile_us?.toFixed(1) ?? "—",
+      (Math.max(noise(o), r ? noise(r) : 0)).toFixed(2),
+    ];
+  });
+  const header = "query|outstanding|p50 orm|p50 pg.js|p50 ratio|p99 orm|p99 pg.js|p99 ratio|" +
+    "calls/s orm|calls/s pg.js|bench µs/call orm|bench µs/call pg.js|compile µs|other cores";
+  return table(header.split("|"), rows, { markdown });
+}
+
 function resultsTable(results: readonly CellResult[], markdown: boolean): string {
   const cells = results.filter((r) => r.transport === "somnytoo" && r.suite !== "idle_rss");
   const rows = cells.map((s) => {
@@ -87,7 +143,7 @@ function resultsTable(results: readonly CellResult[], markdown: boolean): string
 
 /** Print the summary: results with ratios, idle memory, targets. */
 export function printSummary(results: readonly CellResult[], markdown = false): void {
-  if (results.some((r) => r.suite !== "idle_rss")) {
+  if (results.some((r) => !["idle_rss", "orm", "orm_compile"].includes(r.suite))) {
     console.log(
       "\nResults (ours = somnytoo; req/s is handshakes/s for handshake; latency in ms; " +
         "srv µs/op = server CPU per request or handshake; other cores = noise from other processes)\n",
@@ -121,15 +177,26 @@ export function printSummary(results: readonly CellResult[], markdown = false): 
       { markdown },
     ));
   }
-  console.log("\nTargets (ratio = somnytoo / tls)\n");
+  if (results.some((r) => r.suite === "orm")) {
+    console.log(
+      "\nORM (builder → compile → Database.execute) vs hand-written postgres.js, same process " +
+        "(latency in ms; bench µs/call = CPU of the bench process per call; compile µs = " +
+        "building and compiling the query once)\n",
+    );
+    console.log(ormTable(results, markdown));
+  }
+  console.log("\nTargets (ratio = somnytoo / tls; ORM: orm / postgres.js)\n");
   console.log(table(
     ["target", "ratio", "bound", "goal", "verdict"],
     TARGETS.map((t) => {
       const ratio = targetRatio(results, t);
+      const unit = t.unit === undefined ? "×" : ` ${t.unit}`;
       return [
         t.name,
-        fmtRatio(ratio),
-        t.min !== undefined ? `≥ ${t.min}×` : `≤ ${t.max}×`,
+        t.unit === undefined || ratio === undefined
+          ? fmtRatio(ratio)
+          : `${ratio.toFixed(1)}${unit}`,
+        t.min !== undefined ? `≥ ${t.min}${unit}` : `≤ ${t.max}${unit}`,
         t.goal !== undefined ? `${t.goal}×` : "",
         verdict(t, ratio),
       ];

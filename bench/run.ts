@@ -5,17 +5,21 @@
  *     deno task bench [--quick] [--only SUITE] [--backend auto|webcrypto|node|libcrypto]
  *                     [--json FILE] [--markdown] [--filter TEXT] [--generators N]
  *                     [--cpu-prof DIR] [--from-json FILE] [--server-script FILE]
+ *                     [--database-url URL]
  *
- * - Suites (`--only`): echo, echo_pipelined, handshake, idle_rss, backends (cells.ts).
+ * - Suites (`--only`): echo, echo_pipelined, handshake, idle_rss, backends, orm (cells.ts).
  * - `--backend`: crypto backend of our server and client (default auto).
  * - `--json FILE`: the cells as JSON; `--markdown`: summary tables as Markdown.
  * - `--filter TEXT`: only the load cells whose name contains TEXT ("1 KiB ×16").
  * - `--generators N`: split each cell's connections over N generator processes
  *   (default 1: on 2 cores a second one did not measurably help).
- * - `--cpu-prof DIR`: V8 CPU profile of our server (summarise with profile_top.ts).
+ * - `--cpu-prof DIR`: V8 CPU profile of our server and of the ORM process (summarise
+ *   with profile_top.ts).
  * - `--from-json FILE`: print the summary of an earlier `--json` run, measuring nothing.
  * - `--server-script FILE`: run another implementation of our server process
  *   (same stdout/stdin contract), e.g. bench/experiments/direct_server_process.ts.
+ * - `--database-url URL`: PostgreSQL for the orm suite (default `$BENCH_DATABASE_URL`, else
+ *   postgres://postgres@127.0.0.1:5432/test); when unreachable the suite is skipped.
  *
  * @module
  */
@@ -50,7 +54,16 @@ import {
   toResult,
 } from "./harness.ts";
 import { DenoChild, numFlag, parseFlags, rssKiB } from "./procs.ts";
-import { cellName, noise, NOISE_CORES, printSummary, progressLine, rssLine } from "./report.ts";
+import {
+  cellName,
+  compileLine,
+  noise,
+  NOISE_CORES,
+  ormLine,
+  printSummary,
+  progressLine,
+  rssLine,
+} from "./report.ts";
 import { round } from "./stats.ts";
 
 const flags = parseFlags(Deno.args);
@@ -214,6 +227,49 @@ async function backendSuite(env: Env, results: readonly CellResult[]): Promise<C
   return out;
 }
 
+/** What orm_process.ts prints, one JSON line each. */
+interface OrmMessage {
+  readonly compile?: CellResult[];
+  readonly pair?: [CellResult, CellResult];
+  readonly skipped?: string;
+  readonly error?: string;
+  readonly done?: boolean;
+}
+
+/** ORM vs hand-written postgres.js and the builder's compile cost, in a process of its own. */
+async function ormSuite(): Promise<CellResult[]> {
+  const url = flags.get("database-url") ?? Deno.env.get("BENCH_DATABASE_URL") ??
+    "postgres://postgres@127.0.0.1:5432/test";
+  const profile = flags.get("cpu-prof");
+  await waitQuiet();
+  const proc = new DenoChild(
+    "./orm_process.ts",
+    ["--database-url", url, ...(quick ? ["--quick"] : [])],
+    profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [],
+  );
+  const out: CellResult[] = [];
+  try {
+    for (;;) {
+      const m = await proc.nextJson<OrmMessage>();
+      if (m.done) break;
+      if (m.compile) {
+        out.push(...m.compile);
+        console.log(compileLine(m.compile));
+      } else if (m.pair) {
+        out.push(...m.pair);
+        console.log(ormLine(...m.pair));
+      } else if (m.skipped) {
+        console.log(`orm: skipped the query cells: ${m.skipped}`);
+      } else if (m.error) {
+        console.log(`orm: FAILED: ${m.error}`);
+      }
+    }
+  } finally {
+    await proc.end();
+  }
+  return out;
+}
+
 /** The memory cell opens idle sessions in the generator and the server: check the fd limit. */
 function checkFileLimit(): void {
   const m = /Max open files\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/limits"));
@@ -277,6 +333,7 @@ async function main(): Promise<void> {
       for (const t of ["somnytoo", "tls"] as const) results.push(await idleRss(env, t));
     }
     if (suites.includes("backends")) results.push(...(await backendSuite(env, results)));
+    if (suites.includes("orm")) results.push(...(await ormSuite()));
     printSummary(results, markdown);
     const jsonFile = flags.get("json");
     if (jsonFile) {

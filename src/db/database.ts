@@ -13,6 +13,7 @@ import { DatabaseError, SomnyError } from "../errors.ts";
 import type { CompiledQuery, QueryExecutor } from "../orm/mod.ts";
 import { type Clock, type Logger, noopLogger, systemClock } from "../util/mod.ts";
 import { ConnectionGate } from "./connection_gate.ts";
+import { installPostgresWriteRaceGuard } from "./driver_guard.ts";
 import { toDatabaseError } from "./pg_errors.ts";
 import { QueryMetrics, type QueryMetricsSnapshot } from "./query_metrics.ts";
 import { ResultCache, type ResultCacheStats } from "./result_cache.ts";
@@ -85,6 +86,8 @@ export interface DatabaseStats {
   readonly pool: PoolStats;
   readonly cache: ResultCacheStats;
   readonly statements: { readonly prepared: number; readonly unprepared: number };
+  /** Times the pool was replaced after losing its connections. */
+  readonly poolResets: number;
   readonly queries: QueryMetricsSnapshot;
 }
 
@@ -118,7 +121,9 @@ export const PG_TYPES = {
 
 /** See module doc. */
 export class Database implements QueryExecutor {
-  readonly #sql: Sql;
+  #sql: Sql;
+  readonly #makeSql: () => Sql;
+  #poolResets = 0;
   readonly #gate: ConnectionGate;
   readonly #statements: StatementCache;
   readonly #cache: ResultCache | undefined;
@@ -126,29 +131,35 @@ export class Database implements QueryExecutor {
   readonly #o: DatabaseOptions;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #inFlight = new Set<InFlight>();
+  #sweepTimer: number | undefined;
+  #sweepEveryMs = Infinity;
   #closed = false;
 
   constructor(options: DatabaseOptions) {
     this.#o = options;
+    installPostgresWriteRaceGuard();
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? noopLogger;
     const c = options.database;
     const max = options.maxConnections ?? c.maxConnections;
-    this.#sql = postgres(options.url, {
-      max,
-      connect_timeout: Math.max(1, Math.ceil(c.connectionTimeoutMs / 1000)),
-      idle_timeout: Math.max(1, Math.round(c.idleTimeoutMs / 1000)),
-      max_lifetime: Math.max(1, Math.round(c.maxLifetimeMs / 1000)),
-      prepare: c.enablePreparedStatements,
-      // Server-side statement timeout; the client-side deadline in #run backs
-      // it up (the embedded database ignores startup parameters).
-      connection: {
-        statement_timeout: c.queryTimeoutMs,
-        ...(options.searchPath ? { search_path: options.searchPath } : {}),
-      },
-      onnotice: () => {},
-      types: PG_TYPES,
-    }) as unknown as Sql;
+    this.#makeSql = () =>
+      postgres(options.url, {
+        max,
+        connect_timeout: Math.max(1, Math.ceil(c.connectionTimeoutMs / 1000)),
+        idle_timeout: Math.max(1, Math.round(c.idleTimeoutMs / 1000)),
+        max_lifetime: Math.max(1, Math.round(c.maxLifetimeMs / 1000)),
+        prepare: c.enablePreparedStatements,
+        // Server-side statement timeout; the client-side deadline in #run backs
+        // it up (the embedded database ignores startup parameters).
+        connection: {
+          statement_timeout: c.queryTimeoutMs,
+          ...(options.searchPath ? { search_path: options.searchPath } : {}),
+        },
+        onnotice: () => {},
+        types: PG_TYPES,
+      }) as unknown as Sql;
+    this.#sql = this.#makeSql();
     this.#gate = new ConnectionGate(max, c.acquireTimeoutMs, this.#clock);
     this.#statements = new StatementCache(c.statementCacheSize);
     this.#cache = options.cache.enableQueryCache
@@ -159,6 +170,23 @@ export class Database implements QueryExecutor {
       })
       : undefined;
     this.#metrics = new QueryMetrics(options.orm.slowQueryMs);
+  }
+
+  /**
+   * Replace the postgres.js pool after a connection-level failure. Why: in
+   * Deno, a postgres.js 3.4 connection that the server closes in the middle
+   * of a transaction (`pg_terminate_backend`, a restart) never connects
+   * again (every later attempt ends in CONNECT_TIMEOUT); a fresh pool does.
+   * Only the pool the failure came from is replaced (a failure from an
+   * already-replaced pool changes nothing).
+   */
+  #resetPool(failed: Sql): void {
+    if (this.#closed || failed !== this.#sql) return;
+    this.#poolResets++;
+    const old = this.#sql;
+    this.#sql = this.#makeSql();
+    old.end({ timeout: 0 }).catch(() => {});
+    this.#logger.warn("database connection lost; opened a new pool", { resets: this.#poolResets });
   }
 
   /** Pool size. */
@@ -215,6 +243,7 @@ export class Database implements QueryExecutor {
       },
       cache: this.#cache?.stats() ?? { hits: 0, misses: 0, entries: 0, invalidations: 0 },
       statements: { prepared: this.#statements.prepared, unprepared: this.#statements.unprepared },
+      poolResets: this.#poolResets,
       queries: this.#metrics.snapshot(),
     };
   }
@@ -246,6 +275,8 @@ export class Database implements QueryExecutor {
     if (this.#closed) return;
     this.#closed = true;
     this.#gate.close();
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     await this.#sql.end({ timeout: Math.max(0, timeoutMs / 1000) });
   }
 
@@ -281,6 +312,7 @@ export class Database implements QueryExecutor {
     const table = query.writes[0] ?? query.reads[0] ?? "";
     const t0 = this.#clock.monotonic();
     let errorCode: string | undefined;
+    let sql: Sql | undefined;
     let rows: R[] = [];
     // A transaction already holds its connection (and its gate slot).
     if (!tx) {
@@ -291,7 +323,7 @@ export class Database implements QueryExecutor {
       const timeoutMs = tx
         ? tx.remainingMs(this.#o.database.queryTimeoutMs)
         : this.#o.database.queryTimeoutMs;
-      const sql = tx ? tx.sql : this.#sql;
+      sql = tx ? tx.sql : this.#sql;
       const prepare = this.#o.database.enablePreparedStatements &&
         this.#statements.admit(query.sql);
       // deno-lint-ignore no-explicit-any
@@ -304,6 +336,7 @@ export class Database implements QueryExecutor {
     } catch (e) {
       const err = toDatabaseError(e);
       errorCode = err.code;
+      if (err.code === "DB_UNAVAILABLE" && !tx && sql) this.#resetPool(sql);
       throw err;
     } finally {
       if (!tx) this.#gate.release();
@@ -322,24 +355,67 @@ export class Database implements QueryExecutor {
   }
 
   // Client-side deadline: cancel the statement and fail with DB_TIMEOUT.
+  // One sweep timer per database checks every statement in flight (armed
+  // only while there are some) instead of a timer per statement, which
+  // measured as the largest part of this layer's per-query cost. It fires
+  // within a quarter of the timeout (at most 250 ms) after the deadline; the
+  // server's statement_timeout is the precise bound.
   #withDeadline<T>(pending: { cancel(): void }, ms: number): Promise<T> {
     if (ms <= 0) {
       pending.cancel();
       return Promise.reject(new DatabaseError("DB_TIMEOUT", "Database deadline already passed"));
     }
     return new Promise<T>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        pending.cancel();
-        reject(new DatabaseError("DB_TIMEOUT", `Database query exceeded ${Math.round(ms)} ms`));
-      }, ms);
+      const entry: InFlight = {
+        deadline: this.#clock.monotonic() + ms,
+        ms,
+        cancel: () => pending.cancel(),
+        reject,
+      };
+      this.#inFlight.add(entry);
+      this.#armSweep(ms);
       (pending as unknown as Promise<T>).then((r) => {
-        this.#clock.clearTimeout(timer);
+        this.#settled(entry);
         resolve(r);
       }, (e) => {
-        this.#clock.clearTimeout(timer);
+        this.#settled(entry);
         reject(e);
       });
     });
+  }
+
+  #settled(entry: InFlight): void {
+    this.#inFlight.delete(entry);
+    if (this.#inFlight.size === 0 && this.#sweepTimer !== undefined) {
+      this.#clock.clearTimeout(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+      this.#sweepEveryMs = Infinity;
+    }
+  }
+
+  #armSweep(ms: number): void {
+    const every = Math.max(5, Math.min(250, ms / 4));
+    if (this.#sweepTimer !== undefined && every >= this.#sweepEveryMs) return;
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
+    this.#sweepEveryMs = every;
+    this.#sweepTimer = this.#clock.setTimeout(() => this.#sweep(), every);
+  }
+
+  #sweep(): void {
+    this.#sweepTimer = undefined;
+    const now = this.#clock.monotonic();
+    let shortest = Infinity;
+    for (const e of this.#inFlight) {
+      if (now >= e.deadline) {
+        this.#inFlight.delete(e);
+        e.cancel();
+        e.reject(new DatabaseError("DB_TIMEOUT", `Database query exceeded ${Math.round(e.ms)} ms`));
+      } else {
+        shortest = Math.min(shortest, e.ms);
+      }
+    }
+    this.#sweepEveryMs = Infinity;
+    if (this.#inFlight.size > 0) this.#armSweep(shortest);
   }
 
   async #transaction<T>(
@@ -383,6 +459,7 @@ export class Database implements QueryExecutor {
     let timer: number | undefined;
     // What the caller's own code threw comes back unchanged (after the rollback).
     let userError: { error: unknown } | undefined;
+    let pool: Sql | undefined;
     try {
       const body = (sql: TxSql): Promise<T> => {
         const state = this.#txState(sql, deadline, writes, () => expired);
@@ -397,7 +474,8 @@ export class Database implements QueryExecutor {
           throw e;
         });
       };
-      const run = (modes ? this.#sql.begin(modes, body) : this.#sql.begin(body)) as Promise<T>;
+      pool = this.#sql;
+      const run = (modes ? pool.begin(modes, body) : pool.begin(body)) as Promise<T>;
       const timeout = new Promise<never>((_, reject) => {
         timer = this.#clock.setTimeout(() => {
           expired = true;
@@ -409,7 +487,9 @@ export class Database implements QueryExecutor {
       return await Promise.race([run, timeout]);
     } catch (e) {
       if (userError && userError.error === e) throw e;
-      throw e instanceof SomnyError ? e : toDatabaseError(e, "transaction");
+      const err = e instanceof SomnyError ? e : toDatabaseError(e, "transaction");
+      if (err.code === "DB_UNAVAILABLE" && pool) this.#resetPool(pool);
+      throw err;
     } finally {
       if (timer !== undefined) this.#clock.clearTimeout(timer);
       this.#gate.release();
@@ -447,6 +527,13 @@ export class Database implements QueryExecutor {
         ),
     };
   }
+}
+
+interface InFlight {
+  readonly deadline: number;
+  readonly ms: number;
+  cancel(): void;
+  reject(e: Error): void;
 }
 
 interface TxState {

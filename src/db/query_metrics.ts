@@ -52,6 +52,8 @@ export interface QueryMetricsSnapshot {
 /** See module doc. */
 export class QueryMetrics {
   readonly #figures = new Map<string, QueryFigures>();
+  // operation → table → figures: no key string built per statement.
+  readonly #byOperation = new Map<QueryOperation, Map<string, QueryFigures>>();
   readonly #errorsByCode = new Map<string, number>();
   readonly #slowMs: number;
   #slow = 0;
@@ -69,8 +71,9 @@ export class QueryMetrics {
     rows: number,
     errorCode?: string,
   ): void {
-    const key = `${operation}\u0000${table}`;
-    let f = this.#figures.get(key);
+    let tables = this.#byOperation.get(operation);
+    if (!tables) this.#byOperation.set(operation, tables = new Map());
+    let f = tables.get(table);
     if (!f) {
       f = {
         operation,
@@ -79,7 +82,8 @@ export class QueryMetrics {
         rows: 0,
         errors: 0,
       };
-      this.#figures.set(key, f);
+      tables.set(table, f);
+      this.#figures.set(`${operation}\u0000${table}`, f);
     }
     let i = 0;
     while (i < DURATION_BUCKETS_MS.length && durationMs > DURATION_BUCKETS_MS[i]) i++;

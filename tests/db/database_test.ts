@@ -299,23 +299,31 @@ dbTest(
   { only: "postgres" },
 ); // PGlite runs in-process: pg_sleep would block this event loop.
 
-dbTest("database: a connection killed mid-transaction rolls the transaction back", async (t) => {
-  await withDb(t, async (db) => {
-    await db.execute(raw("CREATE TABLE items (id int PRIMARY KEY)"));
-    const admin = t.sql;
-    await assert.rejects(
-      db.transaction(async (tx) => {
-        await tx.execute(write("INSERT INTO items VALUES (1)", [], "items"));
-        const [{ pid }] = await tx.execute<{ pid: number }>(raw("SELECT pg_backend_pid() AS pid"));
-        await admin`SELECT pg_terminate_backend(${pid})`;
-        await tx.execute(write("INSERT INTO items VALUES (2)", [], "items"));
-      }),
-      (e: unknown) => e instanceof DatabaseError,
-    );
-    const rows = await db.execute(raw("SELECT id FROM items"));
-    assert.equal(rows.length, 0, "nothing half-written");
-  }, { maxConnections: 2 });
-}, { only: "postgres" }); // PGlite has one backend: there is no other session to kill it from.
+dbTest(
+  "database: a connection killed mid-transaction rolls the transaction back and the pool recovers",
+  async (t) => {
+    await withDb(t, async (db) => {
+      await db.execute(raw("CREATE TABLE items (id int PRIMARY KEY)"));
+      const admin = t.sql;
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.execute(write("INSERT INTO items VALUES (1)", [], "items"));
+          const [{ pid }] = await tx.execute<{ pid: number }>(
+            raw("SELECT pg_backend_pid() AS pid"),
+          );
+          await admin`SELECT pg_terminate_backend(${pid})`;
+          await tx.execute(write("INSERT INTO items VALUES (2)", [], "items"));
+        }),
+        (e: unknown) => e instanceof DatabaseError,
+      );
+      // With one connection, this also proves the pool reconnects by itself.
+      const rows = await db.execute(raw("SELECT id FROM items"));
+      assert.equal(rows.length, 0, "nothing half-written");
+      assert.ok(db.stats().poolResets >= 1);
+    }, { maxConnections: 1 });
+  },
+  { only: "postgres" },
+); // PGlite has one backend: there is no other session to kill it from.
 
 dbTest(
   "database: raw SQL that is not a plain SELECT drops cached results (in a transaction too)",
