@@ -384,13 +384,11 @@ export class Database implements QueryExecutor {
     });
   }
 
+  // The sweep timer is left to fire once more rather than cleared here:
+  // clearing and re-arming it around every statement would cost what the
+  // sweep saves. With nothing in flight it does not re-arm.
   #settled(entry: InFlight): void {
     this.#inFlight.delete(entry);
-    if (this.#inFlight.size === 0 && this.#sweepTimer !== undefined) {
-      this.#clock.clearTimeout(this.#sweepTimer);
-      this.#sweepTimer = undefined;
-      this.#sweepEveryMs = Infinity;
-    }
   }
 
   #armSweep(ms: number): void {
