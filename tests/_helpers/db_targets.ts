@@ -12,6 +12,10 @@
  */
 
 import postgres from "postgres";
+import { CONFIG_DEFAULTS, type DatabaseConfig } from "../../src/config/mod.ts";
+import { createQueryGuard, Database, type QueryGuard } from "../../src/db/mod.ts";
+import type { CompiledQuery } from "../../src/orm/mod.ts";
+import { systemClock } from "../../src/util/mod.ts";
 import { startEmbeddedDatabase } from "../../src/db/embedded.ts";
 import type { EmbeddedDatabase } from "../../src/db/embedded.ts";
 
@@ -114,4 +118,42 @@ export async function withSchema(
     if (name === "pglite") await cleanup.unsafe(`SET search_path TO public`);
     await cleanup.end();
   }
+}
+
+/**
+ * A trusted statement (no caller-written raw text), as the database layer
+ * sees it; `more` sets the operation and the tables it touches.
+ */
+export function rawQuery(
+  sql: string,
+  params: unknown[] = [],
+  more: Partial<CompiledQuery> = {},
+): CompiledQuery {
+  return { sql, params, operation: "raw", reads: [], writes: [], rawText: [], ...more };
+}
+
+/** Options for {@linkcode databaseFor}. */
+export interface TestDatabaseOptions {
+  /** Overrides of the default database settings. */
+  readonly database?: Partial<DatabaseConfig>;
+  /** Pool size on the real server (the embedded one always takes 1). @default the setting's */
+  readonly maxConnections?: number;
+  /** A guard, or "config" for the one the settings describe. @default none */
+  readonly guard?: QueryGuard | "config";
+}
+
+/** A `Database` on the test's target and schema, with the default settings unless overridden. */
+export function databaseFor(t: DbTarget, options: TestDatabaseOptions = {}): Database {
+  const database = { ...CONFIG_DEFAULTS.database, ...options.database };
+  return new Database({
+    url: t.url,
+    searchPath: `${t.schema},public`,
+    database,
+    cache: CONFIG_DEFAULTS.cache,
+    orm: CONFIG_DEFAULTS.orm,
+    maxConnections: t.name === "pglite" ? 1 : options.maxConnections,
+    guard: options.guard === "config"
+      ? createQueryGuard(database, { clock: systemClock })
+      : options.guard,
+  });
 }

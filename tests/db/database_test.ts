@@ -5,40 +5,29 @@
  * metrics, the guard hook, pool exhaustion and statement timeouts.
  */
 import assert from "node:assert/strict";
-import { CONFIG_DEFAULTS } from "../../src/config/mod.ts";
-import { Database, type DatabaseOptions } from "../../src/db/database.ts";
+import type { Database } from "../../src/db/database.ts";
 import { DatabaseError, OrmError } from "../../src/errors.ts";
 import type { CompiledQuery } from "../../src/orm/query.ts";
-import { type DbTarget, dbTest } from "../_helpers/db_targets.ts";
+import {
+  databaseFor,
+  type DbTarget,
+  dbTest,
+  rawQuery,
+  type TestDatabaseOptions,
+} from "../_helpers/db_targets.ts";
 
-function raw(
-  sql: string,
-  params: unknown[] = [],
-  more: Partial<CompiledQuery> = {},
-): CompiledQuery {
-  return { sql, params, operation: "raw", reads: [], writes: [], rawText: [], ...more };
-}
+const raw = rawQuery;
 const select = (sql: string, params: unknown[], table: string): CompiledQuery =>
   raw(sql, params, { operation: "select", reads: [table] });
 const write = (sql: string, params: unknown[], table: string): CompiledQuery =>
   raw(sql, params, { operation: "insert", writes: [table] });
 
-function open(t: DbTarget, over: Partial<DatabaseOptions> & {
-  database?: Partial<DatabaseOptions["database"]>;
-} = {}): Database {
-  return new Database({
-    url: t.url,
-    searchPath: `${t.schema},public`,
-    database: { ...CONFIG_DEFAULTS.database, ...over.database },
-    cache: CONFIG_DEFAULTS.cache,
-    orm: CONFIG_DEFAULTS.orm,
-    maxConnections: t.name === "pglite" ? 1 : over.maxConnections,
-    guard: over.guard,
-  });
-}
-
-async function withDb(t: DbTarget, fn: (db: Database) => Promise<void>, over = {}): Promise<void> {
-  const db = open(t, over);
+async function withDb(
+  t: DbTarget,
+  fn: (db: Database) => Promise<void>,
+  over: TestDatabaseOptions = {},
+): Promise<void> {
+  const db = databaseFor(t, over);
   try {
     await fn(db);
   } finally {

@@ -7,12 +7,9 @@
  * table is untouched.
  */
 import assert from "node:assert/strict";
-import { CONFIG_DEFAULTS } from "../../src/config/mod.ts";
-import { createQueryGuard, Database } from "../../src/db/mod.ts";
 import { OrmError } from "../../src/errors.ts";
 import { createQueryBuilder, createTableSql, int8, jsonb, table, text } from "../../src/orm/mod.ts";
-import { systemClock } from "../../src/util/mod.ts";
-import { dbTest } from "../_helpers/db_targets.ts";
+import { databaseFor, dbTest } from "../_helpers/db_targets.ts";
 
 const PAYLOADS = Deno.readTextFileSync(
   new URL("../fixtures/sql_injection/payloads.txt", import.meta.url),
@@ -33,15 +30,7 @@ dbTest(
   "injection corpus: stored as values, read back byte for byte; refused as identifiers and in raw SQL",
   async (t) => {
     assert.ok(PAYLOADS.length >= 100, `corpus has ${PAYLOADS.length} payloads`);
-    const db = new Database({
-      url: t.url,
-      searchPath: `${t.schema},public`,
-      database: CONFIG_DEFAULTS.database,
-      cache: CONFIG_DEFAULTS.cache,
-      orm: CONFIG_DEFAULTS.orm,
-      maxConnections: t.name === "pglite" ? 1 : 4,
-      guard: createQueryGuard(CONFIG_DEFAULTS.database, { clock: systemClock }),
-    });
+    const db = databaseFor(t, { maxConnections: 4, guard: "config" });
     try {
       const qb = createQueryBuilder(db);
       await db.execute(createTableSql(notes));

@@ -12,17 +12,9 @@ import { startEmbeddedDatabase } from "../../src/db/embedded.ts";
 import { migrate, type Migration, MIGRATIONS_TABLE } from "../../src/db/migrations.ts";
 import { openDatabase, redactUrl } from "../../src/db/open.ts";
 import { DatabaseError } from "../../src/errors.ts";
-import type { CompiledQuery } from "../../src/orm/query.ts";
-import { dbTest } from "../_helpers/db_targets.ts";
+import { databaseFor, type DbTarget, dbTest, rawQuery } from "../_helpers/db_targets.ts";
 
-const raw = (sql: string, params: unknown[] = []): CompiledQuery => ({
-  sql,
-  params,
-  operation: "raw",
-  reads: [],
-  writes: [],
-  rawText: [],
-});
+const raw = rawQuery;
 
 function settings(database: Partial<typeof CONFIG_DEFAULTS.database>) {
   return {
@@ -147,16 +139,7 @@ const M2: Migration = {
   statements: ["CREATE TABLE m_two (id int)", "INSERT INTO m_two VALUES (1)"],
 };
 
-function dbFor(t: { url: string; schema: string; name: string }, max = 4): Database {
-  return new Database({
-    url: t.url,
-    searchPath: `${t.schema},public`,
-    database: CONFIG_DEFAULTS.database,
-    cache: CONFIG_DEFAULTS.cache,
-    orm: CONFIG_DEFAULTS.orm,
-    maxConnections: t.name === "pglite" ? 1 : max,
-  });
-}
+const dbFor = (t: DbTarget) => databaseFor(t, { maxConnections: 4 });
 
 dbTest("migrations: applied once, in order, and recorded with a checksum", async (t) => {
   const db = dbFor(t);

@@ -8,19 +8,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CONFIG_DEFAULTS } from "../../src/config/mod.ts";
-import {
-  createQueryGuard,
-  Database,
-  migrate,
-  openDatabase,
-  PROJECT_MIGRATIONS,
-} from "../../src/db/mod.ts";
-import { systemClock } from "../../src/util/mod.ts";
+import { type Database, migrate, openDatabase, PROJECT_MIGRATIONS } from "../../src/db/mod.ts";
 import { RemoteError } from "../../src/client/mod.ts";
 import type { ClientSession } from "../../src/client/mod.ts";
 import { MAX_PAYLOAD_BYTES, WireErrorCode } from "../../src/protocol/mod.ts";
 import { KvType, registerKvService } from "../../src/server/mod.ts";
-import { type DbTarget, dbTest } from "../_helpers/db_targets.ts";
+import { databaseFor, type DbTarget, dbTest } from "../_helpers/db_targets.ts";
 import { connectClient, startTestServer, type TestServer } from "../_helpers/test_server.ts";
 
 const enc = new TextEncoder();
@@ -49,15 +42,7 @@ async function withKv(
   fn: (s: ClientSession, ts: TestServer, db: Database) => Promise<void>,
   database: Partial<typeof CONFIG_DEFAULTS.database> = {},
 ): Promise<void> {
-  const db = new Database({
-    url: t.url,
-    searchPath: `${t.schema},public`,
-    database: { ...CONFIG_DEFAULTS.database, ...database },
-    cache: CONFIG_DEFAULTS.cache,
-    orm: CONFIG_DEFAULTS.orm,
-    maxConnections: t.name === "pglite" ? 1 : 4,
-    guard: createQueryGuard({ ...CONFIG_DEFAULTS.database, ...database }, { clock: systemClock }),
-  });
+  const db = databaseFor(t, { database, maxConnections: 4, guard: "config" });
   await migrate(db, PROJECT_MIGRATIONS);
   const ts = startTestServer();
   registerKvService(ts.server.dispatcher, db);

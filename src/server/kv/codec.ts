@@ -180,14 +180,15 @@ export function listResponse(
   for (let i = 0; i < rows.length && i < limit; i++) {
     const key = decoder.decode(rows[i].key);
     const item = `{"key":${q(key)},"version":${rows[i].version}}`;
+    const itemBytes = bytesOf(item).length;
     // Room for this item, its comma, and a `next` naming the last key kept.
-    const grown = size + bytesOf(item).length + 1 + bytesOf(q(key)).length;
+    const grown = size + itemBytes + 1 + bytesOf(q(key)).length;
     if (grown > MAX_PAYLOAD_BYTES) {
       next = items.length > 0 ? decoder.decode(rows[i - 1].key) : null;
       break;
     }
     items.push(item);
-    size += bytesOf(item).length + (items.length > 1 ? 1 : 0);
+    size += itemBytes + (items.length > 1 ? 1 : 0);
     if (i === limit - 1 && rows.length > limit) next = key;
   }
   return bytesOf(`{"items":[${items.join(",")}],"next":${next === null ? "null" : q(next)}}`);
