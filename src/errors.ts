@@ -44,7 +44,10 @@ export type ErrorCode =
   | "ORM_INVALID_QUERY"
   | "ORM_UNSAFE_QUERY"
   | "SQL_INJECTION_DETECTED"
-  | "QUERY_TOO_LONG";
+  | "QUERY_TOO_LONG"
+  // security
+  | "SECURITY_INVALID_ADDRESS"
+  | "SECURITY_INVALID_INPUT";
 
 /** Base class of all SomnyToo errors. */
 export class SomnyError extends Error {
@@ -94,3 +97,6 @@ export class DatabaseError extends SomnyError {
 
 /** A query the ORM refuses to build or run (unknown column, missing WHERE, injection). */
 export class OrmError extends SomnyError {}
+
+/** A security operation refused its input (a malformed address or CIDR, a bad duration). */
+export class SecurityError extends SomnyError {}

@@ -5,6 +5,8 @@
  */
 
 import type { Migration } from "../migrations.ts";
+import { IP_REPUTATION } from "./ip_reputation.ts";
+import { SECURITY_AUDIT } from "./security_audit.ts";
 
 /**
  * The key-value service's table (`0x21`–`0x24`, docs/PROTOCOL.md). Keys and
@@ -54,4 +56,4 @@ const DEMO: Migration = {
 };
 
 /** Every project migration, in order. */
-export const PROJECT_MIGRATIONS: readonly Migration[] = [KV, DEMO];
+export const PROJECT_MIGRATIONS: readonly Migration[] = [KV, DEMO, SECURITY_AUDIT, IP_REPUTATION];
