@@ -1,7 +1,8 @@
 /** Opening client sessions over TCP, optionally reconnecting with backoff. */
 
 import { SessionError } from "../errors.ts";
-import { systemClock } from "../util/mod.ts";
+import { type Socket, systemClock } from "../util/mod.ts";
+import { connectNodeSocket } from "./node_socket.ts";
 import { ClientConnection, type ClientSession, type SessionOptions } from "./client.ts";
 import { ReconnectingClient, type ReconnectOptions } from "./reconnect.ts";
 
@@ -10,6 +11,11 @@ export interface ConnectOptions extends SessionOptions {
   /** @default "127.0.0.1" */
   readonly host?: string;
   readonly port: number;
+  /**
+   * Local (source) address to bind, e.g. "127.0.0.2"; the connection then
+   * goes through `node:net` (Deno.connect cannot bind one). @default unset
+   */
+  readonly localAddress?: string;
   /** Reconnect with exponential backoff when the connection ends. @default false */
   readonly reconnect?: boolean | ReconnectOptions;
 }
@@ -31,17 +37,22 @@ export async function openConnection(options: ConnectOptions): Promise<ClientCon
     );
   });
   try {
-    const conn = await Promise.race([
-      Deno.connect({ hostname: options.host ?? "127.0.0.1", port: options.port }),
-      timeout,
-    ]).catch((e) => {
+    const host = options.host ?? "127.0.0.1";
+    const opening: Promise<Socket> = options.localAddress === undefined
+      ? Deno.connect({ hostname: host, port: options.port }).then((c) => {
+        c.setNoDelay(true); // Nagle would add tens of ms to small requests
+        return c;
+      })
+      : connectNodeSocket({ host, port: options.port, localAddress: options.localAddress });
+    const conn = await Promise.race([opening, timeout]).catch((e) => {
+      // A connection that completes after the timeout must not leak.
+      opening.then((late) => late.close(), () => {});
       throw e instanceof SessionError ? e : new SessionError(
         "CONNECTION_CLOSED",
         `Cannot connect to ${options.host ?? "127.0.0.1"}:${options.port}: ${(e as Error).message}`,
         { cause: e },
       );
     });
-    conn.setNoDelay(true); // Nagle would add tens of ms to small requests
     const session = new ClientConnection(conn, options);
     await session.ready;
     return session;
