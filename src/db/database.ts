@@ -119,6 +119,12 @@ export const PG_TYPES = {
   },
 };
 
+interface Listener {
+  readonly channel: string;
+  readonly onPayload: (payload: string) => void;
+  handle: Promise<{ unlisten(): Promise<void> }> | undefined;
+}
+
 /** See module doc. */
 export class Database implements QueryExecutor {
   #sql: Sql;
@@ -135,6 +141,7 @@ export class Database implements QueryExecutor {
   #sweepTimer: number | undefined;
   #sweepEveryMs = Infinity;
   #closed = false;
+  readonly #listeners = new Set<Listener>();
 
   constructor(options: DatabaseOptions) {
     this.#o = options;
@@ -186,7 +193,65 @@ export class Database implements QueryExecutor {
     const old = this.#sql;
     this.#sql = this.#makeSql();
     old.end({ timeout: 0 }).catch(() => {});
+    // The old pool's LISTEN connections end with it: subscribe again on the new one.
+    for (const l of this.#listeners) this.#subscribe(l);
     this.#logger.warn("database connection lost; opened a new pool", { resets: this.#poolResets });
+  }
+
+  /**
+   * Subscribe to a PostgreSQL notification channel (`LISTEN`) on a dedicated
+   * connection of the pool (postgres.js reconnects it by itself; after a pool
+   * reset it is subscribed again). Notifications sent while it was
+   * disconnected are lost: callers that need every change also resync.
+   * Not for the embedded database: its socket server accepts one connection,
+   * which the pool holds.
+   * @throws {DatabaseError} when the first subscription fails
+   */
+  async listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+  ): Promise<{ unlisten(): Promise<void> }> {
+    if (this.#closed) throw new DatabaseError("DB_CLOSED", "Database is closed");
+    const l: Listener = { channel, onPayload, handle: undefined };
+    this.#listeners.add(l);
+    try {
+      await this.#subscribe(l);
+    } catch (e) {
+      this.#listeners.delete(l);
+      throw toDatabaseError(e);
+    }
+    return {
+      unlisten: async () => {
+        if (!this.#listeners.delete(l)) return;
+        const h = await l.handle?.catch(() => undefined);
+        await h?.unlisten().catch(() => {});
+      },
+    };
+  }
+
+  #subscribe(l: Listener): Promise<{ unlisten(): Promise<void> }> {
+    l.handle = this.#sql.listen(l.channel, (payload) => {
+      if (this.#listeners.has(l)) l.onPayload(payload);
+    }) as Promise<{ unlisten(): Promise<void> }>;
+    l.handle.catch((e) => this.#logger.warn("LISTEN failed", { channel: l.channel, error: e }));
+    return l.handle;
+  }
+
+  /**
+   * Send a notification (`pg_notify`) to every session listening on
+   * `channel` (payload under 8000 bytes). Runs like any statement (gate,
+   * deadline, metrics) but is not screened by the guard: the text is ours.
+   * @throws {DatabaseError}
+   */
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.#run({
+      sql: "SELECT pg_notify($1, $2)",
+      params: [channel, payload],
+      operation: "raw",
+      reads: [],
+      writes: [],
+      rawText: [],
+    }, undefined);
   }
 
   /** Pool size. */
@@ -277,6 +342,7 @@ export class Database implements QueryExecutor {
     this.#gate.close();
     if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
+    this.#listeners.clear();
     await this.#sql.end({ timeout: Math.max(0, timeoutMs / 1000) });
   }
 
