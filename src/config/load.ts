@@ -115,6 +115,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = Object.freeze([
   env("AES_SECRET_KEY", "security.aesSecretKey", "hexKey", true),
   env("HANDSHAKE_FAILURE_LIMIT", "security.handshakeFailureLimit", "int"),
   env("IP_WHITELIST", "security.ipWhitelist", "list"),
+  env("IP_BLACKLIST", "security.ipBlacklist", "list"),
   env("TEST_MODE", "security.testMode", "bool"),
   env("AIMD_ADDITIVE_INCREASE", "security.aimd.additiveIncrease", "int"),
   env("AIMD_MULTIPLICATIVE_DECREASE", "security.aimd.multiplicativeDecrease", "number"),

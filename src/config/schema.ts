@@ -144,6 +144,8 @@ export interface SecurityConfig {
   readonly handshakeFailureLimit: number;
   /** Addresses / CIDRs never rate-limited or banned. @default {[]} */
   readonly ipWhitelist: readonly string[];
+  /** Addresses / CIDRs always refused at accept (a permanent ban). @default {[]} */
+  readonly ipBlacklist: readonly string[];
   /** Relaxes checks for tests; never enable in production. @default {false} */
   readonly testMode: boolean;
   /** AIMD concurrency limit. */
@@ -529,6 +531,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     type: { kind: "cidrList" },
     default: [],
     doc: "IPv4/IPv6 addresses or CIDRs never limited or banned",
+  },
+  {
+    path: "security.ipBlacklist",
+    type: { kind: "cidrList" },
+    default: [],
+    doc: "IPv4/IPv6 addresses or CIDRs always refused at accept",
   },
   {
     path: "security.testMode",

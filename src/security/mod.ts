@@ -47,3 +47,17 @@ export {
   SqlInjectionError,
   stripNul,
 } from "./sql_guard/mod.ts";
+export type {
+  AuditEventInput,
+  AuditEventKind,
+  AuditSink,
+  Decision,
+  Detection,
+  DetectionKind,
+  HandshakeFailureReason,
+  OffenceHistory,
+  SecuritySignal,
+} from "./types.ts";
+export * from "./aimd/mod.ts";
+export * from "./anomaly/mod.ts";
+export * from "./reputation/mod.ts";

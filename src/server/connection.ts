@@ -85,6 +85,13 @@ export interface ConnectionEnv {
   lookupPsk(pskId: string): Uint8Array | undefined;
   onHandshakeFailure(remoteAddr: string, outcome: HandshakeOutcome): void;
   onEstablished(connection: ServerConnection): void;
+  /**
+   * The security layer's meter for one inbound frame: 0 to process it, else
+   * the `retry_after_ms` of an Error 3 (only requests are ever refused).
+   */
+  readonly meter?: (type: number, bytes: number) => number;
+  /** A transport or protocol violation after the handshake (for the security layer). */
+  readonly onViolation?: (code: string) => void;
 }
 
 type State = "handshake" | "open" | "draining" | "closed";
@@ -399,6 +406,7 @@ export class ServerConnection implements SessionInfo {
     }
     if (e instanceof ProtocolError && e.code !== "CONNECTION_CLOSED") {
       stats.transportFailures++;
+      this.#env.onViolation?.(e.code);
       this.#env.logger.debug("transport failure", { session: this.#id, code: e.code });
     }
   }
@@ -429,11 +437,17 @@ export class ServerConnection implements SessionInfo {
     const n = messages.length;
     if (n === 0) return;
     this.#liveness.received();
+    const meter = this.#env.meter;
     for (let i = 0; i < n && this.#state !== "closed"; i++) {
       const m = messages[i];
+      const retryAfterMs = meter ? meter(m.type, m.payload.length) : 0;
       switch (classifyInbound("server", m)) {
         case "request":
-          if (m.type === PacketType.Ping) {
+          if (retryAfterMs > 0 && m.type !== PacketType.Ping) {
+            // Rate limited by the security layer (issue #5): Error 3.
+            this.#env.stats.rateLimited++;
+            this.#sendError(m.requestId, WireErrorCode.RateLimited, retryAfterMs, "rate limited");
+          } else if (m.type === PacketType.Ping) {
             this.#send({ type: PacketType.Pong, requestId: m.requestId, payload: m.payload });
           } else {
             this.#request(m);
@@ -456,6 +470,7 @@ export class ServerConnection implements SessionInfo {
           break;
         default:
           this.#env.stats.protocolViolations++;
+          this.#env.onViolation?.("protocol_violation");
           this.goAway(GoAwayReason.ProtocolError, "protocol error");
       }
     }

@@ -14,7 +14,13 @@ import {
   ReplayCache,
   webCryptoBackend,
 } from "../protocol/mod.ts";
-import { HandshakeGuard, IpRules } from "../security/mod.ts";
+import {
+  type HandshakeFailureReason,
+  HandshakeGuard,
+  IpRules,
+  trackingKey,
+} from "../security/mod.ts";
+import type { SecurityLayer } from "./security_layer.ts";
 import { type ConnectionOptions, ServerConnection } from "./connection.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { PriorityScheduler } from "./scheduler.ts";
@@ -53,6 +59,12 @@ export interface ServerDeps {
   readonly clock?: Clock;
   /** @default noopLogger */
   readonly logger?: Logger;
+  /**
+   * Anomaly detection, AIMD rate limits and bans (issue #5); the caller
+   * starts and closes it. @default none: only the connection limits and
+   * the handshake-failure guard apply
+   */
+  readonly security?: SecurityLayer;
 }
 
 /** Address the server listens on. */
@@ -104,6 +116,20 @@ export class SomnyServer {
       allowList: this.#allowList,
       clock: this.#clock,
     });
+    // A ban closes that address's sessions: GoAway (Policy), then close once
+    // in-flight requests are answered or the grace period ends.
+    deps.security?.onBan((key) => {
+      for (const c of this.#connections) {
+        if (trackingKey(c.remoteAddr) !== key || c.state === "closed") continue;
+        this.#stats.bannedDisconnects++;
+        c.goAway(GoAwayReason.Policy, "address banned");
+      }
+    });
+  }
+
+  /** Requests waiting for a handler slot (a load signal). */
+  get queuedRequests(): number {
+    return this.#scheduler.queued;
   }
 
   /** Counters. */
@@ -155,6 +181,9 @@ export class SomnyServer {
     const stats = this.#stats;
     stats.connectionsAccepted++;
     this.#perIp.set(remoteAddr, (this.#perIp.get(remoteAddr) ?? 0) + 1);
+    const security = this.#deps.security;
+    const key = trackingKey(remoteAddr);
+    security?.observe({ kind: "connection_opened", ip: remoteAddr });
     const c = new ServerConnection(conn, remoteAddr, {
       backend: this.#deps.backend ?? webCryptoBackend,
       options: this.#options,
@@ -166,15 +195,27 @@ export class SomnyServer {
       replayCache: this.#replay,
       lookupPsk: (id) => this.#deps.psks.get(id),
       onHandshakeFailure: (addr, outcome) => {
+        const reason: HandshakeFailureReason = outcome === "framing" || outcome === "ok"
+          ? "malformed"
+          : outcome;
+        security?.observe({ kind: "handshake_failure", ip: addr, reason });
         if (this.#guard.recordFailure(addr)) {
           this.#logger.warn("refusing address after handshake failures", { addr, outcome });
         }
       },
       onEstablished: () => {},
+      ...(security
+        ? {
+          meter: (type: number, bytes: number) => security.packet(key, remoteAddr, type, bytes),
+          onViolation: (code: string) =>
+            security.observe({ kind: "protocol_error", ip: remoteAddr, code }),
+        }
+        : {}),
     });
     this.#connections.add(c);
     this.#armSweep();
     c.done.finally(() => {
+      security?.observe({ kind: "connection_closed", ip: remoteAddr });
       this.#connections.delete(c);
       const n = (this.#perIp.get(remoteAddr) ?? 1) - 1;
       if (n <= 0) this.#perIp.delete(remoteAddr);
@@ -219,7 +260,8 @@ export class SomnyServer {
         this.#shutdown ||
         this.#connections.size >= o.maxConnections ||
         (!allowListed && (this.#perIp.get(addr) ?? 0) >= o.maxConnectionsPerIp) ||
-        !this.#guard.allow(addr)
+        !this.#guard.allow(addr) ||
+        (this.#deps.security !== undefined && !this.#deps.security.admit(addr))
       ) {
         this.#stats.connectionsRefused++;
         try {

@@ -15,6 +15,10 @@ export interface ServerStatsSnapshot {
   readonly requests: number;
   readonly errorsSent: Readonly<Record<string, number>>;
   readonly shed: number;
+  /** Requests refused with Error 3 by the security layer's rate limits. */
+  readonly rateLimited: number;
+  /** Sessions closed because their address was banned. */
+  readonly bannedDisconnects: number;
   readonly heartbeatTimeouts: number;
   readonly protocolViolations: number;
   readonly transportFailures: number;
@@ -35,6 +39,8 @@ export class ServerStats {
   requests = 0;
   readonly errorsSent: Map<number, number> = new Map();
   shed = 0;
+  rateLimited = 0;
+  bannedDisconnects = 0;
   heartbeatTimeouts = 0;
   protocolViolations = 0;
   transportFailures = 0;
@@ -65,6 +71,8 @@ export class ServerStats {
       requests: this.requests,
       errorsSent: Object.fromEntries([...this.errorsSent].map(([k, v]) => [String(k), v])),
       shed: this.shed,
+      rateLimited: this.rateLimited,
+      bannedDisconnects: this.bannedDisconnects,
       heartbeatTimeouts: this.heartbeatTimeouts,
       protocolViolations: this.protocolViolations,
       transportFailures: this.transportFailures,

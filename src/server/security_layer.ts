@@ -1,0 +1,356 @@
+/**
+ * The security layer a server enforces (issue #5): it composes the parts of
+ * `src/security/` into the four questions the server asks.
+ *
+ * - `admit(ip)`, at accept, before a byte is read: false for banned,
+ *   deny-listed, or currently temp-banned addresses.
+ * - `packet(key, ip, type, bytes)`, for every decrypted frame: feeds the
+ *   anomaly detector and the per-address AIMD limiter; a non-zero answer is
+ *   the `retry_after_ms` of an Error 3 for that request. Urgent frames
+ *   (Ping, Pong, Heartbeat, GoAway, KeyUpdate) are metered on their own
+ *   budget and never refused: refusing them would starve control traffic or
+ *   break the session's key schedule.
+ * - `queryThrottleMs(ip)`, before a handler's database work: non-zero while
+ *   a QueryThrottle decision is in force.
+ * - `observe(signal)`, for everything else the server and the database see
+ *   (connections, handshake failures, protocol errors, injection attempts).
+ *
+ * Decisions come from the {@linkcode DecisionEngine}. A ban is enforced at
+ * once in memory (listeners of `onBan` close that address's sessions),
+ * persisted through the {@linkcode ReputationStore} when there is one (so it
+ * survives restarts and reaches every instance on the same database), and
+ * written to the audit log.
+ *
+ * @module
+ */
+
+import type { SecurityConfig } from "../config/mod.ts";
+import { isUrgentType } from "../protocol/mod.ts";
+import {
+  AimdLimiter,
+  AnomalyDetector,
+  type AnomalyThresholds,
+  type AuditSink,
+  type DbSecurityEvent,
+  type Decision,
+  type DecisionChange,
+  DecisionEngine,
+  type DecisionPolicy,
+  IpRules,
+  LoadMonitor,
+  type LoadSnapshot,
+  type OffenceHistory,
+  type ReputationStore,
+  type SecuritySignal,
+  trackingKey,
+} from "../security/mod.ts";
+import { type Clock, type Logger, noopLogger, systemClock } from "../util/mod.ts";
+
+/** Inputs of the load monitor (each optional). */
+export interface LoadInputs {
+  /** Requests waiting for a handler slot. */
+  readonly queueDepth?: () => number;
+  /** 1-minute load average divided by the number of cores. */
+  readonly loadPerCore?: () => number;
+  /** Callers waiting for a database connection. */
+  readonly dbWaiting?: () => number;
+}
+
+/** Options for {@linkcode SecurityLayer}. */
+export interface SecurityLayerOptions {
+  /** Weights, AIMD parameters, lists, test mode, handshake failure limit. */
+  readonly security: Pick<
+    SecurityConfig,
+    | "anomalyWeights"
+    | "aimd"
+    | "testMode"
+    | "handshakeFailureLimit"
+    | "ipWhitelist"
+    | "ipBlacklist"
+  >;
+  /** Persistent, shared bans; without it bans live in this process only. */
+  readonly reputation?: ReputationStore;
+  /** Where decisions, bans and attacks are recorded. */
+  readonly audit?: AuditSink;
+  readonly load?: LoadInputs;
+  /** Detector thresholds (tests tune them). */
+  readonly thresholds?: Partial<AnomalyThresholds>;
+  /** Decision policy (tests tune ban durations). */
+  readonly policy?: Partial<DecisionPolicy>;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** @default noopLogger */
+  readonly logger?: Logger;
+  /** Background clean-up period. @default 10 000 */
+  readonly sweepEveryMs?: number;
+}
+
+/** Counters for monitoring. */
+export interface SecurityLayerStats {
+  readonly refusedAtAccept: number;
+  readonly rateLimited: number;
+  readonly queryThrottled: number;
+  readonly bans: number;
+  readonly trackedIps: number;
+  readonly load: LoadSnapshot;
+}
+
+/** A restriction in force for one tracking key. */
+interface Restriction {
+  readonly decision: Decision;
+  /** Wall-clock ms; Infinity for permanent. */
+  readonly untilMs: number;
+}
+
+/** Ban counts when there is no reputation store (bounded, oldest dropped). */
+class LocalOffences implements OffenceHistory {
+  readonly #counts = new Map<string, number>();
+  banCount(key: string): number {
+    return this.#counts.get(key) ?? 0;
+  }
+  add(key: string): void {
+    const n = this.banCount(key) + 1;
+    this.#counts.delete(key);
+    this.#counts.set(key, n);
+    if (this.#counts.size > 100_000) this.#counts.delete(this.#counts.keys().next().value!);
+  }
+}
+
+/** See module doc. */
+export class SecurityLayer {
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #reputation: ReputationStore | undefined;
+  readonly #audit: AuditSink | undefined;
+  readonly #allow: IpRules;
+  readonly #deny: IpRules;
+  readonly #detector: AnomalyDetector;
+  readonly #engine: DecisionEngine;
+  readonly #limiter: AimdLimiter;
+  readonly #monitor: LoadMonitor;
+  readonly #local = new LocalOffences();
+  readonly #restrictions = new Map<string, Restriction>();
+  readonly #banListeners: ((key: string) => void)[] = [];
+  readonly #sweepEveryMs: number;
+  #sweepTimer: number | undefined;
+  #refused = 0;
+  #rateLimited = 0;
+  #throttled = 0;
+  #bans = 0;
+
+  constructor(options: SecurityLayerOptions) {
+    const s = options.security;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? noopLogger;
+    this.#reputation = options.reputation;
+    this.#audit = options.audit;
+    this.#allow = new IpRules(s.ipWhitelist);
+    this.#deny = new IpRules(s.ipBlacklist);
+    this.#sweepEveryMs = options.sweepEveryMs ?? 10_000;
+    this.#detector = new AnomalyDetector({
+      clock: this.#clock,
+      weights: s.anomalyWeights,
+      handshakeFailureLimit: s.handshakeFailureLimit,
+      testMode: s.testMode,
+      thresholds: options.thresholds,
+    });
+    const reputation = this.#reputation;
+    this.#engine = new DecisionEngine({
+      scores: this.#detector,
+      history: {
+        banCount: (key) => Math.max(reputation?.banCount(key) ?? 0, this.#local.banCount(key)),
+      },
+      clock: this.#clock,
+      allowList: this.#allow,
+      denyList: this.#deny,
+      policy: options.policy,
+      onDecision: (c) => this.#onDecision(c),
+    });
+    this.#monitor = new LoadMonitor({ clock: this.#clock, ...options.load });
+    this.#limiter = new AimdLimiter({
+      ...s.aimd,
+      clock: this.#clock,
+      isOverloaded: () => this.#monitor.isOverloaded(),
+    });
+  }
+
+  /** Start the timers (load probe, AIMD adjustment, clean-up). */
+  start(): void {
+    this.#monitor.start();
+    this.#limiter.start();
+    this.#armSweep();
+  }
+
+  /** Stop the timers. Does not close the reputation store (its owner does). */
+  close(): void {
+    this.#monitor.stop();
+    this.#limiter.stop();
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+  }
+
+  /** Call `listener(trackingKey)` whenever an address is banned. */
+  onBan(listener: (key: string) => void): void {
+    this.#banListeners.push(listener);
+  }
+
+  /** False when a new connection from `ip` must be refused (before reading a byte). */
+  admit(ip: string): boolean {
+    if (this.#allow.matches(ip)) return true;
+    const refused = this.#deny.matches(ip) || this.#reputation?.isBanned(ip) === true ||
+      this.#banned(trackingKey(ip));
+    if (refused) this.#refused++;
+    return !refused;
+  }
+
+  /**
+   * Meter one inbound frame of a session from `ip` (`key` = its
+   * `trackingKey`, computed once per connection). Returns 0 to process it,
+   * or the ms after which the peer may retry (answer with Error 3).
+   */
+  packet(key: string, ip: string, type: number, bytes: number): number {
+    if (this.#detector.observe({ kind: "packet", ip, bytes }).length > 0) this.#engine.decide(ip);
+    const urgent = isUrgentType(type);
+    if (this.#allow.matches(ip)) return 0;
+    const r = this.#restrictions.get(key);
+    if (r && !urgent && r.decision.kind === "RateLimit") {
+      const left = r.untilMs - this.#clock.now();
+      if (left > 0) {
+        this.#rateLimited++;
+        return Math.ceil(left);
+      }
+      this.#restrictions.delete(key);
+    }
+    const d = this.#limiter.tryAcquire(key, urgent);
+    if (d.allowed || urgent) return 0;
+    this.#rateLimited++;
+    return Math.max(1, Math.ceil(d.retryAfterMs));
+  }
+
+  /** Milliseconds `ip`'s database work is refused for (0: not throttled). */
+  queryThrottleMs(ip: string): number {
+    if (this.#allow.matches(ip)) return 0;
+    const key = trackingKey(ip);
+    const r = this.#restrictions.get(key);
+    if (!r || r.decision.kind !== "QueryThrottle") return 0;
+    const left = r.untilMs - this.#clock.now();
+    if (left <= 0) {
+      this.#restrictions.delete(key);
+      return 0;
+    }
+    this.#throttled++;
+    return Math.ceil(left);
+  }
+
+  /** Feed one observation (connections, handshake failures, protocol errors, DB events). */
+  observe(signal: SecuritySignal): void {
+    if (signal.kind === "handshake_failure") {
+      this.#audit?.record({
+        kind: "handshake_failure",
+        ip: signal.ip,
+        details: { reason: signal.reason },
+      });
+    }
+    if (this.#detector.observe(signal).length > 0) this.#engine.decide(signal.ip);
+  }
+
+  /** The database layer's security events (the caller is the client's address). */
+  onDatabaseEvent(e: DbSecurityEvent): void {
+    const kind = e.kind === "SQLInjectionAttempt" ? "sql_injection_attempt" : "orm_query_flood";
+    this.#audit?.record({ kind, ip: e.caller, details: { detail: e.detail } });
+    this.observe({ kind, ip: e.caller });
+  }
+
+  /** Counters and the load reading. */
+  stats(): SecurityLayerStats {
+    return {
+      refusedAtAccept: this.#refused,
+      rateLimited: this.#rateLimited,
+      queryThrottled: this.#throttled,
+      bans: this.#bans,
+      trackedIps: this.#detector.trackedIps,
+      load: this.#monitor.snapshot(),
+    };
+  }
+
+  /** An address is banned in this process (persisted bans are the store's). */
+  #banned(key: string): boolean {
+    const r = this.#restrictions.get(key);
+    if (!r || (r.decision.kind !== "TempBan" && r.decision.kind !== "PermanentBan")) return false;
+    if (r.untilMs > this.#clock.now()) return true;
+    this.#restrictions.delete(key);
+    return false;
+  }
+
+  #onDecision(c: DecisionChange): void {
+    const d = c.decision;
+    const now = this.#clock.now();
+    const untilMs = d.kind === "PermanentBan"
+      ? Infinity
+      : d.kind === "Accept"
+      ? now
+      : now + d.durationMs;
+    this.#restrictions.set(c.key, { decision: d, untilMs });
+    if (this.#restrictions.size > 100_000) {
+      this.#restrictions.delete(this.#restrictions.keys().next().value!);
+    }
+    const kinds = [...new Set(c.detections.map((x) => x.kind))];
+    this.#audit?.record({
+      kind: "decision",
+      ip: c.ip,
+      details: {
+        decision: d.kind,
+        ...("durationMs" in d ? { durationMs: d.durationMs } : {}),
+        score: Math.round(c.score * 100) / 100,
+        detections: kinds,
+      },
+    });
+    if (d.kind !== "TempBan" && d.kind !== "PermanentBan") return;
+    this.#bans++;
+    this.#local.add(c.key);
+    this.#logger.warn("address banned", { key: c.key, decision: d.kind, detections: kinds });
+    for (const l of this.#banListeners) {
+      try {
+        l(c.key);
+      } catch (e) {
+        this.#logger.error("ban listener failed", { error: e as Error });
+      }
+    }
+    const permanent = d.kind === "PermanentBan";
+    const reputation = this.#reputation;
+    if (!reputation) {
+      this.#audit?.record({ kind: "ban", ip: c.ip, details: { permanent, persisted: false } });
+      return;
+    }
+    reputation.ban(c.ip, {
+      permanent,
+      ...(permanent ? {} : { durationMs: (d as { durationMs: number }).durationMs }),
+      reason: `anomaly score ${c.score.toFixed(2)}: ${kinds.join(", ")}`,
+      detections: c.detections,
+    }).then((r) => {
+      this.#audit?.record({
+        kind: "ban",
+        ip: c.ip,
+        details: r.applied
+          ? { permanent, expiresAtMs: r.ban.expiresAtMs, banCount: r.ban.banCount }
+          : { refused: r.reason },
+      });
+    }, (e) => {
+      // Still enforced in this process until it expires; the store's resync
+      // will not know of it. Logged, not thrown: enforcement must not fail.
+      this.#logger.error("could not persist a ban", { key: c.key, error: e as Error });
+    });
+  }
+
+  #armSweep(): void {
+    this.#sweepTimer = this.#clock.setTimeout(() => {
+      this.#detector.sweep();
+      this.#engine.sweep();
+      const now = this.#clock.now();
+      for (const [key, r] of this.#restrictions) {
+        if (r.untilMs <= now) this.#restrictions.delete(key);
+      }
+      this.#armSweep();
+    }, this.#sweepEveryMs);
+  }
+}
