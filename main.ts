@@ -19,7 +19,14 @@ import { ConfigError, SomnyError } from "./src/errors.ts";
 import { type AppConfig, ensureDefaultPsk, loadConfig, redactConfig } from "./src/config/mod.ts";
 import { createLogger, fromHex, type Logger, toHex } from "./src/util/mod.ts";
 import { selectCryptoBackend } from "./src/crypto/mod.ts";
-import { createServer, registerEcho, registerKvService } from "./src/server/mod.ts";
+import {
+  createServer,
+  registerEcho,
+  registerKvService,
+  SecurityLayer,
+  type SomnyServer,
+} from "./src/server/mod.ts";
+import { IpRules, ReputationStore } from "./src/security/mod.ts";
 import { runClientCommand } from "./src/cli/mod.ts";
 import { openDatabase } from "./src/db/mod.ts";
 
@@ -89,18 +96,45 @@ async function serve(args: string[]): Promise<void> {
   }
   const backend = selectCryptoBackend(config.server.cryptoBackend);
   // The embedded database unless DATABASE_URL is set; migrated when configured.
+  let security: SecurityLayer | undefined;
   const database = await openDatabase(config, {
     logger: log,
-    onSecurityEvent: (e) =>
-      log.warn("database security event", { kind: e.kind, caller: e.caller, detail: e.detail }),
+    onSecurityEvent: (e) => {
+      log.warn("database security event", { kind: e.kind, caller: e.caller, detail: e.detail });
+      security?.onDatabaseEvent(e);
+    },
+  });
+  // Bans shared by every instance on this database (LISTEN/NOTIFY needs a
+  // connection of its own, which the one-connection embedded server lacks:
+  // there the periodic resync carries changes).
+  const reputation = new ReputationStore(database.db, {
+    listen: database.embedded === undefined,
+    allowList: new IpRules(config.security.ipWhitelist),
+    logger: log,
   });
   try {
-    const server = createServer(
+    await reputation.start();
+    let server: SomnyServer | undefined;
+    security = new SecurityLayer({
+      security: config.security,
+      reputation,
+      logger: log,
+      load: {
+        queueDepth: () => server?.queuedRequests ?? 0,
+        loadPerCore: () => Deno.loadavg()[0] / navigator.hardwareConcurrency,
+        dbWaiting: () => database.db.stats().pool.waiting,
+      },
+    });
+    security.start();
+    server = createServer(
       { ...config.server, ...config.security },
-      { psks, backend, logger: log },
+      { psks, backend, logger: log, security },
     );
     registerEcho(server.dispatcher);
-    registerKvService(server.dispatcher, database.db);
+    const layer = security;
+    registerKvService(server.dispatcher, {
+      forCaller: (caller) => layer.throttle(caller, database.db.forCaller(caller)),
+    });
     const addr = server.listen();
     log.info("config", { config: redactConfig(config) });
     log.info("serving", { host: addr.hostname, port: addr.port, crypto: backend.name });
@@ -124,6 +158,8 @@ async function serve(args: string[]): Promise<void> {
     }
     await server.closed;
   } finally {
+    security?.close();
+    await reputation.close();
     await database.close();
   }
 }

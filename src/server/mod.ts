@@ -42,3 +42,9 @@ export {
 export { type HandshakeOutcome, ServerStats, type ServerStatsSnapshot } from "./stats.ts";
 export { echoHandler, registerEcho } from "./echo.ts";
 export { kvEntries, type KvStore, KvType, registerKvService } from "./kv/service.ts";
+export {
+  type LoadInputs,
+  SecurityLayer,
+  type SecurityLayerOptions,
+  type SecurityLayerStats,
+} from "./security_layer.ts";

@@ -25,6 +25,8 @@
  */
 
 import type { SecurityConfig } from "../config/mod.ts";
+import { DatabaseError } from "../errors.ts";
+import type { CompiledQuery, QueryExecutor } from "../orm/mod.ts";
 import { isUrgentType } from "../protocol/mod.ts";
 import {
   AimdLimiter,
@@ -240,6 +242,28 @@ export class SecurityLayer {
     }
     this.#throttled++;
     return Math.ceil(left);
+  }
+
+  /**
+   * `executor` with this layer's QueryThrottle applied for `caller` (a
+   * client address): while one is in force, statements fail with
+   * `DB_RATE_LIMITED` carrying `retryAfterMs` (the KV service answers
+   * Error 3) instead of reaching the database.
+   */
+  throttle(caller: string, executor: QueryExecutor): QueryExecutor {
+    return {
+      execute: <R>(query: CompiledQuery): Promise<R[]> => {
+        const ms = this.queryThrottleMs(caller);
+        if (ms === 0) return executor.execute<R>(query);
+        return Promise.reject(Object.assign(
+          new DatabaseError(
+            "DB_RATE_LIMITED",
+            `Queries from this address are throttled for ${ms} ms`,
+          ),
+          { retryAfterMs: ms },
+        ));
+      },
+    };
   }
 
   /** Feed one observation (connections, handshake failures, protocol errors, DB events). */
