@@ -114,19 +114,20 @@ async function serve(args: string[]): Promise<void> {
   });
   try {
     await reputation.start();
-    let server: SomnyServer | undefined;
+    // The load monitor reads the server's queue once the server exists.
+    const built: { server?: SomnyServer } = {};
     security = new SecurityLayer({
       security: config.security,
       reputation,
       logger: log,
       load: {
-        queueDepth: () => server?.queuedRequests ?? 0,
+        queueDepth: () => built.server?.queuedRequests ?? 0,
         loadPerCore: () => Deno.loadavg()[0] / navigator.hardwareConcurrency,
         dbWaiting: () => database.db.stats().pool.waiting,
       },
     });
     security.start();
-    server = createServer(
+    const server = built.server = createServer(
       { ...config.server, ...config.security },
       { psks, backend, logger: log, security },
     );
