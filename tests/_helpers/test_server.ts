@@ -13,6 +13,7 @@ import {
   type ServerOptions,
   type SomnyServer,
 } from "../../src/server/mod.ts";
+import type { SecurityLayer } from "../../src/server/security_layer.ts";
 import type { Clock } from "../../src/util/clock.ts";
 import { type ClientSession, connect, type ConnectOptions } from "../../src/client/mod.ts";
 
@@ -25,6 +26,8 @@ export type TestServerOptions = Partial<ServerOptions> & {
   readonly clock?: Clock;
   /** Register Echo on 0x20. @default true */
   readonly echo?: boolean;
+  /** The security layer (issue #5). @default none */
+  readonly security?: SecurityLayer;
 };
 
 /** A running test server. */
@@ -64,10 +67,15 @@ export function baseServerOptions(): ServerOptions {
 
 /** Start a server on 127.0.0.1:0 with `overrides`, Echo registered. */
 export function startTestServer(overrides: TestServerOptions = {}): TestServer {
-  const { psks: psksIn, backend: backendIn, clock, echo = true, ...opts } = overrides;
+  const { psks: psksIn, backend: backendIn, clock, echo = true, security, ...opts } = overrides;
   const psks = psksIn ?? new Map([["", randomPsk()]]);
   const backend = backendIn ?? defaultBackend;
-  const server = createServer({ ...baseServerOptions(), ...opts }, { psks, backend, clock });
+  const server = createServer({ ...baseServerOptions(), ...opts }, {
+    psks,
+    backend,
+    clock,
+    security,
+  });
   if (echo) registerEcho(server.dispatcher);
   const { port } = server.listen();
   return {

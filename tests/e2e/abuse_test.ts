@@ -1,0 +1,287 @@
+/**
+ * Issue #5's end-to-end abuse test, over loopback with several source
+ * addresses of 127.0.0.0/8. Abusers run in their own processes
+ * (tests/_helpers/abuser_process.ts); a well-behaved client doing steady
+ * Echo requests runs here. The server has the full security layer on a
+ * real database (PGlite, and PostgreSQL when TEST_DATABASE_URL is set).
+ */
+import assert from "node:assert/strict";
+import { CONFIG_DEFAULTS } from "../../src/config/mod.ts";
+import type { Database } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrations.ts";
+import { IP_REPUTATION } from "../../src/db/migrations/ip_reputation.ts";
+import type { ClientSession } from "../../src/client/mod.ts";
+import { ReputationStore } from "../../src/security/mod.ts";
+import { SecurityLayer } from "../../src/server/security_layer.ts";
+import { toHex } from "../../src/util/mod.ts";
+import { databaseFor, type DbTarget, dbTest } from "../_helpers/db_targets.ts";
+import { OffsetClock } from "../_helpers/offset_clock.ts";
+import {
+  connectClient,
+  pollUntil,
+  randomPsk,
+  startTestServer,
+  type TestServer,
+} from "../_helpers/test_server.ts";
+
+const ABUSER = new URL("../_helpers/abuser_process.ts", import.meta.url).pathname;
+const BAN_MS = 60_000;
+const GOOD_INTERVAL_MS = 10;
+
+interface Instance {
+  readonly ts: TestServer;
+  readonly layer: SecurityLayer;
+  readonly store: ReputationStore;
+  close(): Promise<void>;
+}
+
+/** A server with the security layer on `db` (a new instance = a restart). */
+async function startInstance(
+  t: DbTarget,
+  db: Database,
+  clock: OffsetClock,
+  psk: Uint8Array,
+): Promise<Instance> {
+  const store = new ReputationStore(db, {
+    listen: t.name === "postgres",
+    clock,
+  });
+  await store.start();
+  const layer = new SecurityLayer({
+    security: { ...CONFIG_DEFAULTS.security, handshakeFailureLimit: 20 },
+    reputation: store,
+    clock,
+    policy: { banDurationsMs: [BAN_MS] },
+  });
+  layer.start();
+  // The server keeps the real clock (ClientHello timestamps are checked
+  // against it); only the security layer and the store see the offset.
+  const ts = startTestServer({
+    security: layer,
+    psks: new Map([["", psk]]),
+    // The per-IP connection cap would refuse the connection flood by
+    // itself; raise it so the security layer is what stops it.
+    maxConnectionsPerIp: 10_000,
+  });
+  return {
+    ts,
+    layer,
+    store,
+    async close() {
+      await ts.close();
+      layer.close();
+      await store.close();
+    },
+  };
+}
+
+interface AbuserCounts {
+  ok: number;
+  rateLimited: number;
+  otherErrors: number;
+  sessionsEnded: number;
+  refused: number;
+  attempts: number;
+}
+
+async function runAbuser(
+  port: number,
+  psk: Uint8Array,
+  local: string,
+  mode: "flood" | "connections" | "badhello",
+  ms: number,
+  holdMs = 5,
+): Promise<AbuserCounts> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      ABUSER,
+      "--port",
+      String(port),
+      "--psk",
+      toHex(psk),
+      "--local",
+      local,
+      "--mode",
+      mode,
+      "--ms",
+      String(ms),
+      "--hold",
+      String(holdMs),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0, `abuser ${mode} exited with ${out.code}`);
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return JSON.parse(lines.at(-1)!);
+}
+
+/** Steady Echo requests every GOOD_INTERVAL_MS until `stop()`; latencies in ms. */
+function goodClient(session: ClientSession) {
+  const latencies: number[] = [];
+  let failures = 0;
+  let running = true;
+  const done = (async () => {
+    const payload = new Uint8Array(256).fill(7);
+    while (running) {
+      const t0 = performance.now();
+      try {
+        const r = await session.request(0x20, payload);
+        if (r.length !== payload.length) failures++;
+        latencies.push(performance.now() - t0);
+      } catch {
+        failures++;
+      }
+      const wait = GOOD_INTERVAL_MS - (performance.now() - t0);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  })();
+  return {
+    latencies,
+    get failures() {
+      return failures;
+    },
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+function p99(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)];
+}
+
+dbTest(
+  "abuse: a flooding address is rate-limited then banned; a good client keeps its latency; bans survive a restart and expire",
+  async (t) => {
+    const db = databaseFor(t, { maxConnections: 4 });
+    await migrate(db, [IP_REPUTATION]);
+    const clock = new OffsetClock();
+    const psk = randomPsk();
+    let inst = await startInstance(t, db, clock, psk);
+    try {
+      const good = await connectClient(inst.ts, { localAddress: "127.0.0.3" });
+      // Unloaded: the same steady requests with nobody else around, before
+      // and after the abuse (two samples of this machine's background).
+      const calm = goodClient(good);
+      await new Promise((r) => setTimeout(r, 2000));
+      await calm.stop();
+
+      // Loaded: a packet flood from 127.0.0.2 (its own process) meanwhile.
+      const busy = goodClient(good);
+      const t0 = performance.now();
+      const flood = runAbuser(inst.ts.port, psk, "127.0.0.2", "flood", 4000);
+      await pollUntil(
+        () => !inst.layer.admit("127.0.0.2"),
+        "the flooding address to be banned",
+        { timeoutMs: 6000, intervalMs: 20 },
+      );
+      const banAfterMs = performance.now() - t0;
+      const counts = await flood;
+      await busy.stop();
+      assert.ok(counts.rateLimited > 0, `rate limited first (${JSON.stringify(counts)})`);
+      assert.ok(banAfterMs < 5000, `banned after ${Math.round(banAfterMs)} ms`);
+      assert.ok(inst.ts.server.stats().bannedDisconnects >= 1, "its session was closed");
+      assert.ok(counts.refused > 0, "its new connections were refused at accept");
+      assert.equal(busy.failures, 0, "the good client lost no request");
+      const calmAgain = goodClient(good);
+      await new Promise((r) => setTimeout(r, 2000));
+      await calmAgain.stop();
+      assert.equal(calm.failures + calmAgain.failures, 0);
+      const unloadedP99 = p99([...calm.latencies, ...calmAgain.latencies]);
+      const loadedP99 = p99(busy.latencies);
+      const ratio = loadedP99 / unloadedP99;
+      console.log(
+        `[${t.name}] banned after ${Math.round(banAfterMs)} ms; abuser ${
+          JSON.stringify(counts)
+        }; ` +
+          `good client p99 ${loadedP99.toFixed(2)} ms loaded vs ${unloadedP99.toFixed(2)} ms ` +
+          `unloaded (${
+            ratio.toFixed(2)
+          }×), ${busy.latencies.length} requests under abuse, none lost`,
+      );
+      assert.ok(
+        ratio <= 3,
+        `good client's p99 ${loadedP99.toFixed(2)} ms vs ${unloadedP99.toFixed(2)} ms unloaded: ${
+          ratio.toFixed(2)
+        }×`,
+      );
+
+      // While banned, a connection flood from the same address gets nowhere.
+      const conns = await runAbuser(inst.ts.port, psk, "127.0.0.2", "connections", 1000, 1000);
+      assert.ok(conns.attempts > 10);
+      assert.equal(conns.refused, conns.attempts, "every connection refused before a byte");
+      await good.close();
+
+      // Restart: a new server, layer and store on the same database.
+      await inst.close();
+      inst = await startInstance(t, db, clock, psk);
+      assert.equal(inst.layer.admit("127.0.0.2"), false, "banned after the restart");
+      await assert.rejects(connectClient(inst.ts, { localAddress: "127.0.0.2" }));
+      const stillGood = await connectClient(inst.ts, { localAddress: "127.0.0.3" });
+      await stillGood.request(0x20, new Uint8Array(8));
+      await stillGood.close();
+
+      // After expiry the address is admitted again.
+      clock.offsetMs += BAN_MS + 1000;
+      assert.equal(inst.layer.admit("127.0.0.2"), true, "admitted after the ban expired");
+      const back = await connectClient(inst.ts, { localAddress: "127.0.0.2" });
+      assert.deepEqual(
+        await back.request(0x20, new Uint8Array([1, 2, 3])),
+        new Uint8Array([1, 2, 3]),
+      );
+      await back.close();
+    } finally {
+      await inst.close();
+      await db.close();
+    }
+  },
+);
+
+dbTest(
+  "abuse: wrong-key handshakes alone get an address banned; others are untouched",
+  async (t) => {
+    const db = databaseFor(t, { maxConnections: 4 });
+    await migrate(db, [IP_REPUTATION]);
+    const clock = new OffsetClock();
+    const psk = randomPsk();
+    const inst = await startInstance(t, db, clock, psk);
+    try {
+      const counts = await runAbuser(inst.ts.port, psk, "127.0.0.4", "badhello", 3000);
+      assert.equal(counts.ok, 0, "no wrong-key handshake succeeded");
+      assert.equal(inst.layer.admit("127.0.0.4"), false, "banned");
+      const why = await inst.store.explain("127.0.0.4");
+      assert.equal(why.banned, true);
+      assert.ok(why.detections.some((d) => d.kind === "HandshakeFailures"), JSON.stringify(why));
+      // Another address is not affected.
+      const other = await connectClient(inst.ts, { localAddress: "127.0.0.5" });
+      await other.request(0x20, new Uint8Array(4));
+      await other.close();
+    } finally {
+      await inst.close();
+      await db.close();
+    }
+  },
+);
+
+dbTest("abuse: a connection flood alone gets an address banned", async (t) => {
+  const db = databaseFor(t, { maxConnections: 4 });
+  await migrate(db, [IP_REPUTATION]);
+  const clock = new OffsetClock();
+  const psk = randomPsk();
+  const inst = await startInstance(t, db, clock, psk);
+  try {
+    const counts = await runAbuser(inst.ts.port, psk, "127.0.0.6", "connections", 4000);
+    assert.equal(inst.layer.admit("127.0.0.6"), false, `banned (${JSON.stringify(counts)})`);
+    assert.ok(counts.refused > 0, "later connections refused at accept");
+    const why = await inst.store.explain("127.0.0.6");
+    assert.ok(why.detections.some((d) => d.kind === "ConnectionFlood"), JSON.stringify(why));
+  } finally {
+    await inst.close();
+    await db.close();
+  }
+});
