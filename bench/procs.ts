@@ -6,6 +6,8 @@
  * @module
  */
 
+import { readLines } from "../src/util/mod.ts";
+
 /** `--name value` / `--name=value` flags; a flag followed by another flag (or nothing) is "true". */
 export function parseFlags(args: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -37,18 +39,7 @@ export function numFlag(flags: Map<string, string>, name: string, fallback?: num
 }
 
 /** Lines of a byte stream, without their newline. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-    }
-  }
-  if (rest !== "") yield rest;
-}
+export const lines: (stream: ReadableStream<Uint8Array>) => AsyncGenerator<string> = readLines;
 
 /**
  * A server child's control loop on stdin: `gc` runs a full collection and

@@ -61,3 +61,4 @@ export type {
 export * from "./aimd/mod.ts";
 export * from "./anomaly/mod.ts";
 export * from "./reputation/mod.ts";
+export * from "./audit/mod.ts";

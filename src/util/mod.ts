@@ -34,3 +34,4 @@ export {
   SECRET_KEY_PATTERN,
 } from "./logger.ts";
 export { type Socket, SocketReader, type SocketReaderOptions, SocketSink } from "./socket.ts";
+export { readLines } from "./lines.ts";

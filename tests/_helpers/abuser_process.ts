@@ -10,8 +10,11 @@
  *   each dropped after `--hold` ms unless the server closed it first.
  * - `badhello`: full handshakes with a wrong key, one after another.
  *
- * Runs until `--ms` elapse or the server stops accepting it, then prints
- * one JSON line of counts.
+ * With `--wait`, it first prints `{"ready":true}` (for `flood`: once its
+ * session is up) and starts only when a line arrives on stdin, so that the
+ * cost of starting a process is not part of what a test measures. Runs
+ * until `--ms` elapse or the server stops accepting it, then prints one
+ * JSON line of counts.
  *
  * @module
  */
@@ -30,31 +33,51 @@ const { values } = parseArgs({
     mode: { type: "string" },
     ms: { type: "string" },
     hold: { type: "string" },
+    wait: { type: "boolean" },
   },
 });
 const port = Number(values.port);
 const localAddress = values.local!;
-const end = performance.now() + Number(values.ms ?? 4000);
+let end = Infinity;
+
+/** With --wait: say "ready", then wait for the go line on stdin. */
+async function readyThenGo(): Promise<void> {
+  if (values.wait) {
+    console.log(JSON.stringify({ ready: true }));
+    const reader = Deno.stdin.readable.getReader();
+    await reader.read();
+    reader.releaseLock();
+  }
+  end = performance.now() + Number(values.ms ?? 4000);
+}
 /** `connections`: how long to wait for the server to close a connection. */
 const holdMs = Number(values.hold ?? 5);
 const counts = { ok: 0, rateLimited: 0, otherErrors: 0, sessionsEnded: 0, refused: 0, attempts: 0 };
 
 async function flood(): Promise<void> {
+  const open = () =>
+    connect({
+      port,
+      psk: fromHex(values.psk!),
+      localAddress,
+      handshakeTimeoutMs: 2000,
+      retries: 0, // an abuser ignores retry_after_ms
+    });
+  counts.attempts++;
+  let first: Awaited<ReturnType<typeof open>> | undefined = await open();
+  await readyThenGo();
   while (performance.now() < end) {
-    let session;
-    try {
-      counts.attempts++;
-      session = await connect({
-        port,
-        psk: fromHex(values.psk!),
-        localAddress,
-        handshakeTimeoutMs: 2000,
-        retries: 0, // an abuser ignores retry_after_ms
-      });
-    } catch {
-      counts.refused++;
-      await new Promise((r) => setTimeout(r, 50));
-      continue;
+    let session = first;
+    first = undefined;
+    if (!session) {
+      try {
+        counts.attempts++;
+        session = await open();
+      } catch {
+        counts.refused++;
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
     }
     const s = session;
     let alive = true;
@@ -132,9 +155,11 @@ switch (values.mode) {
     await flood();
     break;
   case "connections":
+    await readyThenGo();
     await connections();
     break;
   case "badhello":
+    await readyThenGo();
     await badHello();
     break;
   default:

@@ -13,7 +13,7 @@ import { IP_REPUTATION } from "../../src/db/migrations/ip_reputation.ts";
 import type { ClientSession } from "../../src/client/mod.ts";
 import { ReputationStore } from "../../src/security/mod.ts";
 import { SecurityLayer } from "../../src/server/security_layer.ts";
-import { toHex } from "../../src/util/mod.ts";
+import { readLines, toHex } from "../../src/util/mod.ts";
 import { databaseFor, type DbTarget, dbTest } from "../_helpers/db_targets.ts";
 import { OffsetClock } from "../_helpers/offset_clock.ts";
 import {
@@ -63,14 +63,18 @@ async function startInstance(
     // itself; raise it so the security layer is what stops it.
     maxConnectionsPerIp: 10_000,
   });
+  let closing: Promise<void> | undefined;
   return {
     ts,
     layer,
     store,
-    async close() {
-      await ts.close();
-      layer.close();
-      await store.close();
+    close() {
+      closing ??= (async () => {
+        await ts.close();
+        layer.close();
+        await store.close();
+      })();
+      return closing;
     },
   };
 }
@@ -84,15 +88,16 @@ interface AbuserCounts {
   attempts: number;
 }
 
-async function runAbuser(
+/** Start an abuser process; `go()` starts its abuse once it is ready. */
+async function spawnAbuser(
   port: number,
   psk: Uint8Array,
   local: string,
   mode: "flood" | "connections" | "badhello",
   ms: number,
   holdMs = 5,
-): Promise<AbuserCounts> {
-  const out = await new Deno.Command(Deno.execPath(), {
+): Promise<{ go(): Promise<AbuserCounts> }> {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
@@ -109,13 +114,36 @@ async function runAbuser(
       String(ms),
       "--hold",
       String(holdMs),
+      "--wait",
     ],
+    stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
-  }).output();
-  assert.equal(out.code, 0, `abuser ${mode} exited with ${out.code}`);
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  return JSON.parse(lines.at(-1)!);
+  }).spawn();
+  const lines = readLines(child.stdout);
+  const ready = await lines.next();
+  assert.equal(ready.value, JSON.stringify({ ready: true }), `abuser ${mode} did not start`);
+  return {
+    async go() {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode("go\n"));
+      await w.close();
+      let last = "";
+      for (;;) {
+        const r = await lines.next();
+        if (r.done) break;
+        last = r.value;
+      }
+      const status = await child.status;
+      assert.equal(status.code, 0, `abuser ${mode} exited with ${status.code}`);
+      return JSON.parse(last);
+    },
+  };
+}
+
+/** Run an abuser from start to end. */
+async function runAbuser(...args: Parameters<typeof spawnAbuser>): Promise<AbuserCounts> {
+  return await (await spawnAbuser(...args)).go();
 }
 
 /** Steady Echo requests every GOOD_INTERVAL_MS until `stop()`; latencies in ms. */
@@ -150,20 +178,48 @@ function goodClient(session: ClientSession) {
   };
 }
 
+interface AbuseEnv {
+  readonly clock: OffsetClock;
+  readonly psk: Uint8Array;
+  /** Start a server instance (again, for a restart); closed after the test. */
+  start(): Promise<Instance>;
+}
+
+/** A dbTest with a migrated database, a key, an offset clock and server instances. */
+function abuseTest(name: string, fn: (env: AbuseEnv) => Promise<void>): void {
+  dbTest(name, async (t) => {
+    const db = databaseFor(t, { maxConnections: 4 });
+    await migrate(db, [IP_REPUTATION]);
+    const clock = new OffsetClock();
+    const psk = randomPsk();
+    const running: Instance[] = [];
+    try {
+      await fn({
+        clock,
+        psk,
+        async start() {
+          const inst = await startInstance(t, db, clock, psk);
+          running.push(inst);
+          return inst;
+        },
+      });
+    } finally {
+      for (const inst of running) await inst.close();
+      await db.close();
+    }
+  });
+}
+
 function p99(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)];
 }
 
-dbTest(
+abuseTest(
   "abuse: a flooding address is rate-limited then banned; a good client keeps its latency; bans survive a restart and expire",
-  async (t) => {
-    const db = databaseFor(t, { maxConnections: 4 });
-    await migrate(db, [IP_REPUTATION]);
-    const clock = new OffsetClock();
-    const psk = randomPsk();
-    let inst = await startInstance(t, db, clock, psk);
-    try {
+  async ({ clock, psk, start }) => {
+    let inst = await start();
+    {
       const good = await connectClient(inst.ts, { localAddress: "127.0.0.3" });
       // Unloaded: the same steady requests with nobody else around, before
       // and after the abuse (two samples of this machine's background).
@@ -171,10 +227,12 @@ dbTest(
       await new Promise((r) => setTimeout(r, 2000));
       await calm.stop();
 
-      // Loaded: a packet flood from 127.0.0.2 (its own process) meanwhile.
+      // Loaded: a packet flood from 127.0.0.2 (its own process, started
+      // and connected beforehand) meanwhile.
+      const abuser = await spawnAbuser(inst.ts.port, psk, "127.0.0.2", "flood", 4000);
       const busy = goodClient(good);
       const t0 = performance.now();
-      const flood = runAbuser(inst.ts.port, psk, "127.0.0.2", "flood", 4000);
+      const flood = abuser.go();
       await pollUntil(
         () => !inst.layer.admit("127.0.0.2"),
         "the flooding address to be banned",
@@ -196,9 +254,7 @@ dbTest(
       const loadedP99 = p99(busy.latencies);
       const ratio = loadedP99 / unloadedP99;
       console.log(
-        `[${t.name}] banned after ${Math.round(banAfterMs)} ms; abuser ${
-          JSON.stringify(counts)
-        }; ` +
+        `banned after ${Math.round(banAfterMs)} ms; abuser ${JSON.stringify(counts)}; ` +
           `good client p99 ${loadedP99.toFixed(2)} ms loaded vs ${unloadedP99.toFixed(2)} ms ` +
           `unloaded (${
             ratio.toFixed(2)
@@ -219,7 +275,7 @@ dbTest(
 
       // Restart: a new server, layer and store on the same database.
       await inst.close();
-      inst = await startInstance(t, db, clock, psk);
+      inst = await start();
       assert.equal(inst.layer.admit("127.0.0.2"), false, "banned after the restart");
       await assert.rejects(connectClient(inst.ts, { localAddress: "127.0.0.2" }));
       const stillGood = await connectClient(inst.ts, { localAddress: "127.0.0.3" });
@@ -235,22 +291,15 @@ dbTest(
         new Uint8Array([1, 2, 3]),
       );
       await back.close();
-    } finally {
-      await inst.close();
-      await db.close();
     }
   },
 );
 
-dbTest(
+abuseTest(
   "abuse: wrong-key handshakes alone get an address banned; others are untouched",
-  async (t) => {
-    const db = databaseFor(t, { maxConnections: 4 });
-    await migrate(db, [IP_REPUTATION]);
-    const clock = new OffsetClock();
-    const psk = randomPsk();
-    const inst = await startInstance(t, db, clock, psk);
-    try {
+  async ({ psk, start }) => {
+    const inst = await start();
+    {
       const counts = await runAbuser(inst.ts.port, psk, "127.0.0.4", "badhello", 3000);
       assert.equal(counts.ok, 0, "no wrong-key handshake succeeded");
       assert.equal(inst.layer.admit("127.0.0.4"), false, "banned");
@@ -261,27 +310,15 @@ dbTest(
       const other = await connectClient(inst.ts, { localAddress: "127.0.0.5" });
       await other.request(0x20, new Uint8Array(4));
       await other.close();
-    } finally {
-      await inst.close();
-      await db.close();
     }
   },
 );
 
-dbTest("abuse: a connection flood alone gets an address banned", async (t) => {
-  const db = databaseFor(t, { maxConnections: 4 });
-  await migrate(db, [IP_REPUTATION]);
-  const clock = new OffsetClock();
-  const psk = randomPsk();
-  const inst = await startInstance(t, db, clock, psk);
-  try {
-    const counts = await runAbuser(inst.ts.port, psk, "127.0.0.6", "connections", 4000);
-    assert.equal(inst.layer.admit("127.0.0.6"), false, `banned (${JSON.stringify(counts)})`);
-    assert.ok(counts.refused > 0, "later connections refused at accept");
-    const why = await inst.store.explain("127.0.0.6");
-    assert.ok(why.detections.some((d) => d.kind === "ConnectionFlood"), JSON.stringify(why));
-  } finally {
-    await inst.close();
-    await db.close();
-  }
+abuseTest("abuse: a connection flood alone gets an address banned", async ({ psk, start }) => {
+  const inst = await start();
+  const counts = await runAbuser(inst.ts.port, psk, "127.0.0.6", "connections", 4000);
+  assert.equal(inst.layer.admit("127.0.0.6"), false, `banned (${JSON.stringify(counts)})`);
+  assert.ok(counts.refused > 0, "later connections refused at accept");
+  const why = await inst.store.explain("127.0.0.6");
+  assert.ok(why.detections.some((d) => d.kind === "ConnectionFlood"), JSON.stringify(why));
 });

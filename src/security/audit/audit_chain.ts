@@ -29,39 +29,92 @@
 import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { timingSafeEqual, toHex, utf8 } from "../../util/mod.ts";
 
-/** Length of every MAC in the chain (HMAC-SHA256). */
+/**
+ * Length of every MAC in the chain (HMAC-SHA256).
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_MAC_BYTES, genesisMac } from "./mod.ts";
+ * console.assert(genesisMac().length === AUDIT_MAC_BYTES);
+ * ```
+ */
 export const AUDIT_MAC_BYTES = 32;
 
-/** Version byte at the start of {@linkcode encodeAuditRecord}'s output. */
+/**
+ * Version byte at the start of {@linkcode encodeAuditRecord}'s output.
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_ENCODING_VERSION, encodeAuditRecord } from "./mod.ts";
+ * const bytes = encodeAuditRecord({ seq: 1, occurredAtMs: 0, kind: "ban", ip: null, actor: null, details: "{}" });
+ * console.assert(bytes[0] === AUDIT_ENCODING_VERSION);
+ * ```
+ */
 export const AUDIT_ENCODING_VERSION = 1;
 
 // Domain separation between the record chain and the retention anchor's MAC.
 const ANCHOR_LABEL = utf8("somnytoo-audit-anchor-v1\0");
 
-/** The genesis `prev_mac` of the first record: 32 zero bytes (a fresh copy). */
+/**
+ * The genesis `prev_mac` of the first record: 32 zero bytes (a fresh copy).
+ *
+ * @example
+ * ```ts
+ * import { genesisMac } from "./mod.ts";
+ * console.assert(genesisMac().every((b) => b === 0));
+ * ```
+ */
 export function genesisMac(): Uint8Array {
   return new Uint8Array(AUDIT_MAC_BYTES);
 }
 
-/** One record as it is MAC'd and stored (without its MACs). */
+/**
+ * One record as it is MAC'd and stored (without its MACs).
+ *
+ * @example
+ * ```ts
+ * import type { AuditRecordFields } from "./mod.ts";
+ * const r: AuditRecordFields = { seq: 1, occurredAtMs: 1_700_000_000_000, kind: "ban", ip: "192.0.2.1", actor: null, details: "{}" };
+ * void r;
+ * ```
+ */
 export interface AuditRecordFields {
   /** Position in the chain, from 1, consecutive. */
   readonly seq: number;
   /** When the event was recorded, integer ms since the Unix epoch. */
   readonly occurredAtMs: number;
+  /** An `AuditEventKind` or `audit_dropped`. */
   readonly kind: string;
+  /** Source address, or null. */
   readonly ip: string | null;
+  /** Who acted, or null. */
   readonly actor: string | null;
   /** The canonical JSON text of the details ({@linkcode canonicalJson}). */
   readonly details: string;
 }
 
-/** The HMAC key, imported once (raw bytes are copied; never logged). */
+/**
+ * The HMAC key, imported once (raw bytes are copied; never logged).
+ *
+ * @example
+ * ```ts
+ * import { type AuditKey, importAuditKey } from "./mod.ts";
+ * const key: AuditKey = importAuditKey(new Uint8Array(32));
+ * void key;
+ * ```
+ */
 export type AuditKey = KeyObject;
 
 /**
  * Import a 32-byte HMAC key.
  * @throws {RangeError} when `raw` is not 32 bytes (the message never contains the key)
+ *
+ * @example
+ * ```ts
+ * import { importAuditKey } from "./mod.ts";
+ * const key = importAuditKey(crypto.getRandomValues(new Uint8Array(32)));
+ * void key;
+ * ```
  */
 export function importAuditKey(raw: Uint8Array): AuditKey {
   if (!(raw instanceof Uint8Array) || raw.length !== 32) {
@@ -70,7 +123,16 @@ export function importAuditKey(raw: Uint8Array): AuditKey {
   return createSecretKey(Uint8Array.from(raw));
 }
 
-/** The canonical bytes of a record (see the module doc for the layout). */
+/**
+ * The canonical bytes of a record (see the module doc for the layout).
+ *
+ * @example
+ * ```ts
+ * import { encodeAuditRecord } from "./mod.ts";
+ * const bytes = encodeAuditRecord({ seq: 1, occurredAtMs: 0, kind: "ban", ip: null, actor: null, details: "{}" });
+ * console.assert(bytes.length === 1 + 8 + 8 + 4 + 3 + 1 + 1 + 4 + 2);
+ * ```
+ */
 export function encodeAuditRecord(r: AuditRecordFields): Uint8Array {
   if (!Number.isSafeInteger(r.seq) || r.seq < 1) throw new RangeError(`Bad seq: ${r.seq}`);
   if (!Number.isSafeInteger(r.occurredAtMs)) {
@@ -106,7 +168,19 @@ export function encodeAuditRecord(r: AuditRecordFields): Uint8Array {
   return out;
 }
 
-/** `HMAC-SHA256(key, prevMac || encodeAuditRecord(fields))`. */
+/**
+ * `HMAC-SHA256(key, prevMac || encodeAuditRecord(fields))`.
+ *
+ * @example
+ * ```ts
+ * import { computeAuditMac, genesisMac, importAuditKey } from "./mod.ts";
+ * const key = importAuditKey(new Uint8Array(32));
+ * const fields = { seq: 1, occurredAtMs: 0, kind: "ban", ip: null, actor: null, details: "{}" };
+ * const mac1 = computeAuditMac(key, genesisMac(), fields);
+ * const mac2 = computeAuditMac(key, mac1, { ...fields, seq: 2 });
+ * console.assert(mac1.length === 32 && mac2.length === 32);
+ * ```
+ */
 export function computeAuditMac(
   key: AuditKey,
   prevMac: Uint8Array,
@@ -123,6 +197,13 @@ export function computeAuditMac(
  * || u64 firstSeq || prevMac)`. It binds "the chain now starts at
  * `firstSeq`, linked to `prevMac`", so the anchor cannot be moved forward
  * (hiding purged-looking deletions) without the key.
+ *
+ * @example
+ * ```ts
+ * import { computeAnchorMac, genesisMac, importAuditKey } from "./mod.ts";
+ * const mac = computeAnchorMac(importAuditKey(new Uint8Array(32)), 101, genesisMac());
+ * console.assert(mac.length === 32);
+ * ```
  */
 export function computeAnchorMac(
   key: AuditKey,
@@ -138,12 +219,30 @@ export function computeAnchorMac(
   return new Uint8Array(h.digest());
 }
 
-/** Constant-time MAC comparison (time depends only on the lengths). */
+/**
+ * Constant-time MAC comparison (time depends only on the lengths).
+ *
+ * @example
+ * ```ts
+ * import { macsEqual } from "./mod.ts";
+ * console.assert(macsEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
+ * console.assert(!macsEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])));
+ * ```
+ */
 export function macsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** Options for {@linkcode canonicalJson}. */
+/**
+ * Options for {@linkcode canonicalJson}.
+ *
+ * @example
+ * ```ts
+ * import { canonicalJson, type CanonicalJsonOptions } from "./mod.ts";
+ * const options: CanonicalJsonOptions = { maxChars: 20 };
+ * console.assert(canonicalJson({ s: "x".repeat(50) }, options) === '{"$truncated":true,"limit":20}');
+ * ```
+ */
 export interface CanonicalJsonOptions {
   /**
    * Output longer than this (UTF-16 code units) is replaced by
@@ -179,6 +278,12 @@ class TooLong extends Error {}
  * `toJSON` methods are not called (they could throw or lie); getters that
  * throw make the property `"[unreadable]"`. Output above `maxChars` is
  * replaced by `{"$truncated":true,"limit":maxChars}`.
+ *
+ * @example
+ * ```ts
+ * import { canonicalJson } from "./mod.ts";
+ * console.assert(canonicalJson({ b: 1n, a: [NaN, undefined] }) === '{"a":["NaN",null],"b":"1"}');
+ * ```
  */
 export function canonicalJson(value: unknown, options: CanonicalJsonOptions = {}): string {
   const maxChars = options.maxChars ?? 8192;
@@ -287,7 +392,9 @@ export function canonicalJson(value: unknown, options: CanonicalJsonOptions = {}
     return parts.join("");
   } catch (e) {
     // TooLong, or anything exotic (a Proxy that throws on ownKeys).
-    return e instanceof TooLong ? `{"$truncated":true,"limit":${maxChars}}` : '{"$unencodable":true}';
+    return e instanceof TooLong
+      ? `{"$truncated":true,"limit":${maxChars}}`
+      : '{"$unencodable":true}';
   }
 }
 
@@ -311,6 +418,12 @@ function jsonString(s: string): string {
 /**
  * `s` with U+0000 and lone surrogates replaced by U+FFFD: text PostgreSQL
  * accepts in a `text` column (and in `jsonb`).
+ *
+ * @example
+ * ```ts
+ * import { wellFormedText } from "./mod.ts";
+ * console.assert(wellFormedText("a\u0000b\uD800") === "a\uFFFDb\uFFFD");
+ * ```
  */
 export function wellFormedText(s: string): string {
   // deno-lint-ignore no-control-regex

@@ -50,7 +50,14 @@
  */
 
 import type { CompiledQuery, QueryExecutor, QueryOperation } from "../../orm/mod.ts";
-import { type Clock, fromHex, type Logger, noopLogger, systemClock, toHex } from "../../util/mod.ts";
+import {
+  type Clock,
+  fromHex,
+  type Logger,
+  noopLogger,
+  systemClock,
+  toHex,
+} from "../../util/mod.ts";
 import type { AuditEventInput, AuditEventKind, AuditSink } from "../types.ts";
 import {
   AUDIT_MAC_BYTES,
@@ -64,17 +71,58 @@ import {
   wellFormedText,
 } from "./audit_chain.ts";
 
-/** Table of records (migration 3). */
+/**
+ * Table of records (migration 3).
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_LOG_TABLE } from "./mod.ts";
+ * console.assert(AUDIT_LOG_TABLE === "security_audit_log");
+ * ```
+ */
 export const AUDIT_LOG_TABLE = "security_audit_log";
-/** Table of the retention anchor (migration 3). */
+/**
+ * Table of the retention anchor (migration 3).
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_ANCHOR_TABLE } from "./mod.ts";
+ * console.assert(AUDIT_ANCHOR_TABLE === "security_audit_anchor");
+ * ```
+ */
 export const AUDIT_ANCHOR_TABLE = "security_audit_anchor";
-/** `pg_advisory_xact_lock` key of the chain: "SomnyAud" in ASCII as an int8. */
+/**
+ * `pg_advisory_xact_lock` key of the chain: "SomnyAud" in ASCII as an int8.
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_LOCK_KEY } from "./mod.ts";
+ * const sql = `SELECT pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`;
+ * void sql;
+ * ```
+ */
 export const AUDIT_LOCK_KEY = "6012144348811064676";
 
-/** Kind of the synthetic record reporting dropped and refused events. */
+/**
+ * Kind of the synthetic record reporting dropped and refused events.
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_DROPPED_KIND, AUDIT_KINDS } from "./mod.ts";
+ * console.assert(AUDIT_KINDS.includes(AUDIT_DROPPED_KIND));
+ * ```
+ */
 export const AUDIT_DROPPED_KIND = "audit_dropped";
 
-/** Every kind the table accepts (the migration's CHECK). */
+/**
+ * Every kind the table accepts (the migration's CHECK).
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_KINDS } from "./mod.ts";
+ * console.assert(AUDIT_KINDS.includes("ban"));
+ * ```
+ */
 export const AUDIT_KINDS: readonly (AuditEventKind | typeof AUDIT_DROPPED_KIND)[] = [
   "handshake_failure",
   "decision",
@@ -87,9 +135,25 @@ export const AUDIT_KINDS: readonly (AuditEventKind | typeof AUDIT_DROPPED_KIND)[
 ];
 const EVENT_KINDS = new Set<string>(AUDIT_KINDS.filter((k) => k !== AUDIT_DROPPED_KIND));
 
-/** Longest `ip` stored (characters; longer is cut). */
+/**
+ * Longest `ip` stored (characters; longer is cut).
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_MAX_IP_CHARS } from "./mod.ts";
+ * console.assert(AUDIT_MAX_IP_CHARS >= 45); // the longest IPv6 text
+ * ```
+ */
 export const AUDIT_MAX_IP_CHARS = 64;
-/** Longest `actor` stored (characters; longer is cut). */
+/**
+ * Longest `actor` stored (characters; longer is cut).
+ *
+ * @example
+ * ```ts
+ * import { AUDIT_MAX_ACTOR_CHARS } from "./mod.ts";
+ * console.assert(AUDIT_MAX_ACTOR_CHARS > 0);
+ * ```
+ */
 export const AUDIT_MAX_ACTOR_CHARS = 128;
 
 /**
@@ -148,7 +212,16 @@ export interface AuditLogOptions {
   readonly pageSize?: number;
 }
 
-/** Why verification stopped. */
+/**
+ * Why verification stopped.
+ *
+ * @example
+ * ```ts
+ * import type { AuditVerifyFailure } from "./mod.ts";
+ * const reason: AuditVerifyFailure = "gap";
+ * void reason;
+ * ```
+ */
 export type AuditVerifyFailure = "mac_mismatch" | "gap" | "prev_mismatch" | "anchor_mismatch";
 
 /**
@@ -162,6 +235,7 @@ export type AuditVerifyFailure = "mac_mismatch" | "gap" | "prev_mismatch" | "anc
  * ```
  */
 export interface AuditVerifyResult {
+  /** True when every record from the start to the last one verified. */
   readonly ok: boolean;
   /** Records verified before stopping (all of them when `ok`). */
   readonly checked: number;
@@ -173,6 +247,7 @@ export interface AuditVerifyResult {
    * head checkpoint is missing or different.
    */
   readonly firstBrokenSeq?: number;
+  /** Why the chain breaks at `firstBrokenSeq`. */
   readonly reason?: AuditVerifyFailure;
   /** Last verified record (a checkpoint to keep elsewhere; see module doc). */
   readonly lastSeq?: number;
@@ -401,6 +476,8 @@ export class AuditLog implements AuditSink {
   #closed = false;
 
   /**
+   * Start a log; its writer runs once events are recorded.
+   *
    * @param db where records go (migration 3 applied)
    * @param options the key and limits
    * @throws {RangeError} when the key is not 32 bytes or a limit is not a positive integer
