@@ -16,7 +16,13 @@
 
 import { parseArgs } from "node:util";
 import { ConfigError, SomnyError } from "./src/errors.ts";
-import { type AppConfig, ensureDefaultPsk, loadConfig, redactConfig } from "./src/config/mod.ts";
+import {
+  type AppConfig,
+  ensureDefaultHmacKey,
+  ensureDefaultPsk,
+  loadConfig,
+  redactConfig,
+} from "./src/config/mod.ts";
 import { createLogger, fromHex, type Logger, toHex } from "./src/util/mod.ts";
 import { selectCryptoBackend } from "./src/crypto/mod.ts";
 import {
@@ -26,7 +32,7 @@ import {
   SecurityLayer,
   type SomnyServer,
 } from "./src/server/mod.ts";
-import { IpRules, ReputationStore } from "./src/security/mod.ts";
+import { AuditLog, IpRules, ReputationStore } from "./src/security/mod.ts";
 import { runClientCommand } from "./src/cli/mod.ts";
 import { openDatabase } from "./src/db/mod.ts";
 
@@ -36,6 +42,7 @@ const USAGE = `Usage:
                  ping | echo <text> | bench [--connections N] [--seconds S] [--payload BYTES]
   main.ts keygen [--id ID]
   main.ts migrate [--config FILE]
+  main.ts audit verify | purge [--config FILE]
 Environment variables (and a .env file via --env-file) configure the server; see README.md.`;
 
 async function readConfigFile(path: string | undefined): Promise<unknown> {
@@ -112,13 +119,25 @@ async function serve(args: string[]): Promise<void> {
     allowList: new IpRules(config.security.ipWhitelist),
     logger: log,
   });
+  // The audit chain's key: HMAC_SECRET_KEY, else one generated on first run.
+  const audit = new AuditLog(database.db, { key: await auditKey(config, true), logger: log });
+  let purgeTimer: ReturnType<typeof setInterval> | undefined;
   try {
     await reputation.start();
+    // Retention: once at start, then daily.
+    const purge = () =>
+      audit.purgeOlderThan(config.security.auditRetentionDays).then(
+        (r) => r.deleted > 0 && log.info("audit log purged", { deleted: r.deleted }),
+        (e) => log.error("audit log purge failed", { error: e as Error }),
+      );
+    purge();
+    purgeTimer = setInterval(purge, 24 * 3600_000);
     // The load monitor reads the server's queue once the server exists.
     const built: { server?: SomnyServer } = {};
     security = new SecurityLayer({
       security: config.security,
       reputation,
+      audit,
       logger: log,
       load: {
         queueDepth: () => built.server?.queuedRequests ?? 0,
@@ -159,8 +178,10 @@ async function serve(args: string[]): Promise<void> {
     }
     await server.closed;
   } finally {
+    clearInterval(purgeTimer);
     security?.close();
     await reputation.close();
+    await audit.close();
     await database.close();
   }
 }
@@ -193,6 +214,67 @@ async function migrateCommand(args: string[]): Promise<void> {
   }
 }
 
+/** HMAC_SECRET_KEY, else the key file in the data directory (created only if `create`). */
+async function auditKey(config: AppConfig, create: boolean): Promise<Uint8Array> {
+  const configured = config.security.hmacSecretKey;
+  if (configured) return configured;
+  if (!create) {
+    try {
+      await Deno.lstat(`${config.server.dataDir}/hmac_key`);
+    } catch {
+      throw new ConfigError(
+        "CONFIG_INVALID",
+        `No audit key: set HMAC_SECRET_KEY or run from the data directory the server used (${config.server.dataDir})`,
+      );
+    }
+  }
+  return (await ensureDefaultHmacKey(config.server.dataDir)).key;
+}
+
+/** `audit verify` checks the chain (exit 1 at the first broken link); `audit purge` applies retention. */
+async function auditCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action !== "verify" && action !== "purge") {
+    console.error(`Unknown audit action "${action ?? ""}".\n${USAGE}`);
+    return 2;
+  }
+  const { values } = parseArgs({ args: rest, options: { config: { type: "string" } } });
+  const config = await buildConfig(values);
+  const log = makeLogger(config);
+  const key = await auditKey(config, false);
+  const opened = await openDatabase(config, { logger: log });
+  const audit = new AuditLog(opened.db, { key, logger: log });
+  try {
+    if (action === "purge") {
+      const r = await audit.purgeOlderThan(config.security.auditRetentionDays);
+      console.log(
+        r.refused
+          ? `Purge refused: the records to delete do not verify (first broken: ${r.refused.firstBrokenSeq}).`
+          : `Deleted ${r.deleted} audit records older than ${config.security.auditRetentionDays} days.`,
+      );
+      return r.refused ? 1 : 0;
+    }
+    const r = await audit.verify();
+    if (r.ok) {
+      console.log(
+        `Audit log verified: ${r.checked} records` +
+          (r.lastSeq !== undefined
+            ? `, seq ${r.firstSeq}–${r.lastSeq}, head MAC ${r.lastMacHex}`
+            : "") +
+          ".",
+      );
+      return 0;
+    }
+    console.log(
+      `Audit log BROKEN at seq ${r.firstBrokenSeq} (${r.reason}) after ${r.checked} good records.`,
+    );
+    return 1;
+  } finally {
+    await audit.close();
+    await opened.close();
+  }
+}
+
 async function main(): Promise<number> {
   const [command, ...rest] = Deno.args;
   try {
@@ -214,6 +296,8 @@ async function main(): Promise<number> {
       case "migrate":
         await migrateCommand(rest);
         return 0;
+      case "audit":
+        return await auditCommand(rest);
       case undefined:
       case "help":
       case "--help":

@@ -61,4 +61,9 @@ export {
   redactConfig,
   type RedactedConfig,
 } from "./secrets.ts";
-export { type DefaultPsk, ensureDefaultPsk } from "./psk_store.ts";
+export {
+  type DefaultHmacKey,
+  type DefaultPsk,
+  ensureDefaultHmacKey,
+  ensureDefaultPsk,
+} from "./psk_store.ts";

@@ -1,6 +1,8 @@
 /**
- * The default PSK kept in `${dataDir}/psk` when no `PSK_SECRET` / PSK file
- * is configured. The only file in config/ that does I/O (Deno APIs).
+ * Secrets generated on first run and kept in the data directory: the default
+ * PSK in `${dataDir}/psk` when no `PSK_SECRET` / PSK file is configured, and
+ * the audit log's HMAC key in `${dataDir}/hmac_key` when `HMAC_SECRET_KEY`
+ * is not set. The only file in config/ that does I/O (Deno APIs).
  *
  * @module
  */
@@ -26,27 +28,27 @@ function joinPath(dir: string, name: string): string {
   return (trimmed === "" ? dir : trimmed) + "/" + name;
 }
 
-async function readExisting(path: string): Promise<Uint8Array> {
+async function readExisting(path: string, what: string): Promise<Uint8Array> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
   } catch (err) {
     throw new ConfigError(
       "CONFIG_FILE_UNREADABLE",
-      `Cannot read PSK file ${path}: ${errName(err)}`,
+      `Cannot read ${what} ${path}: ${errName(err)}`,
       {
         cause: err,
       },
     );
   }
   if (!info.isFile) {
-    throw new ConfigError("CONFIG_INVALID", `PSK file ${path} is not a regular file`);
+    throw new ConfigError("CONFIG_INVALID", `${what} ${path} is not a regular file`);
   }
   if (isPosix() && info.mode !== null && (info.mode & 0o077) !== 0) {
     const mode = (info.mode & 0o777).toString(8).padStart(3, "0");
     throw new ConfigError(
       "CONFIG_INVALID",
-      `PSK file ${path} is accessible by group or others (mode ${mode}); ` +
+      `${what} ${path} is accessible by group or others (mode ${mode}); ` +
         `restrict it with: chmod 600 ${path}`,
     );
   }
@@ -56,7 +58,7 @@ async function readExisting(path: string): Promise<Uint8Array> {
   } catch (err) {
     throw new ConfigError(
       "CONFIG_FILE_UNREADABLE",
-      `Cannot read PSK file ${path}: ${errName(err)}`,
+      `Cannot read ${what} ${path}: ${errName(err)}`,
       {
         cause: err,
       },
@@ -66,8 +68,12 @@ async function readExisting(path: string): Promise<Uint8Array> {
   if (!m) {
     throw new ConfigError(
       "CONFIG_INVALID",
-      `PSK file ${path} is malformed: expected 64 hex characters and an optional newline ` +
-        `(delete it to generate a new key; clients using the old key must be updated)`,
+      `${what} ${path} is malformed: expected 64 hex characters and an optional newline ` +
+        `(delete it to generate a new key; ${
+          what === PSK_FILE
+            ? "clients using the old key must be updated"
+            : "audit records written with the old key will no longer verify"
+        })`,
     );
   }
   return fromHex(m[1]);
@@ -109,16 +115,61 @@ function errName(err: unknown): string {
  * ```
  */
 export async function ensureDefaultPsk(dataDir: string): Promise<DefaultPsk> {
-  const path = joinPath(dataDir, "psk");
+  const k = await ensureKeyFile(joinPath(dataDir, "psk"), dataDir, PSK_FILE);
+  return { psk: k.key, created: k.created, path: k.path };
+}
+
+/** The result of {@linkcode ensureDefaultHmacKey}. */
+export interface DefaultHmacKey {
+  /** The 32-byte key. */
+  readonly key: Uint8Array;
+  /** Whether this call generated it. */
+  readonly created: boolean;
+  /** Path of the key file. */
+  readonly path: string;
+}
+
+/**
+ * Return the audit log's HMAC key stored in `${dataDir}/hmac_key`, creating
+ * it when absent, with the same file rules as {@linkcode ensureDefaultPsk}.
+ * Used when `HMAC_SECRET_KEY` is not set, so the audit chain of a fresh
+ * installation is keyed and stays verifiable across restarts.
+ *
+ * @param dataDir the state directory (`config.server.dataDir`)
+ * @returns the key, whether it was created, and the file path
+ * @throws {ConfigError} as {@linkcode ensureDefaultPsk}
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ensureDefaultHmacKey } from "./psk_store.ts";
+ * const dir = await Deno.makeTempDir();
+ * const first = await ensureDefaultHmacKey(dir);
+ * const again = await ensureDefaultHmacKey(dir);
+ * assert.deepEqual(again.key, first.key);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function ensureDefaultHmacKey(dataDir: string): Promise<DefaultHmacKey> {
+  return await ensureKeyFile(joinPath(dataDir, "hmac_key"), dataDir, "HMAC key file");
+}
+
+const PSK_FILE = "PSK file";
+
+async function ensureKeyFile(
+  path: string,
+  dataDir: string,
+  what: string,
+): Promise<DefaultHmacKey> {
   try {
     await Deno.lstat(path);
-    return { psk: await readExisting(path), created: false, path };
+    return { key: await readExisting(path, what), created: false, path };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     if (!(err instanceof Deno.errors.NotFound)) {
       throw new ConfigError(
         "CONFIG_FILE_UNREADABLE",
-        `Cannot read PSK file ${path}: ${errName(err)}`,
+        `Cannot read ${what} ${path}: ${errName(err)}`,
         { cause: err },
       );
     }
@@ -148,16 +199,16 @@ export async function ensureDefaultPsk(dataDir: string): Promise<DefaultPsk> {
       if (err instanceof Deno.errors.AlreadyExists) {
         // Lost a race: another process published its key first. Use that one.
         wipe(key);
-        return { psk: await readExisting(path), created: false, path };
+        return { key: await readExisting(path, what), created: false, path };
       }
     }
     if (!published) await Deno.rename(tmp, path);
-    return { psk: key, created: true, path };
+    return { key, created: true, path };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(
       "CONFIG_FILE_UNREADABLE",
-      `Cannot create PSK file ${path}: ${errName(err)}`,
+      `Cannot create ${what} ${path}: ${errName(err)}`,
       { cause: err },
     );
   } finally {
