@@ -11,6 +11,9 @@ export type Transport = "somnytoo" | "tls";
 /** The two sides of an `orm` cell: our builder run by `Database`, and hand-written postgres.js. */
 export type OrmSide = "orm" | "postgres.js";
 
+/** The two sides of a `security` cell: our server with and without the security layer. */
+export type SecuritySide = "security on" | "security off";
+
 /** Suites, selectable with `--only`. */
 export const SUITES = [
   "echo",
@@ -18,6 +21,7 @@ export const SUITES = [
   "handshake",
   "idle_rss",
   "backends",
+  "security",
   "orm",
 ] as const;
 /** One of {@linkcode SUITES}. */
@@ -62,6 +66,12 @@ export const BACKEND_CELL: LoadCell = {
   connections: 16,
   pipeline: 1,
 };
+
+/** The cells of the `security` suite (suite name `echo_security` in results). */
+export const SECURITY_CELLS: readonly LoadCell[] = [
+  { suite: "echo", payload: 1024, connections: 16, pipeline: 1 },
+  { suite: "echo", payload: 64, connections: 16, pipeline: 1 },
+];
 
 /** The `orm` suite's queries (orm_bench.ts), in run order. */
 export const ORM_QUERIES = ["point select", "insert returning", "upsert", "3-table join"] as const;
@@ -110,7 +120,7 @@ export const QUICK_TIMING: Timing = {
 /** One measured cell: the `--json` record. */
 export interface CellResult {
   readonly suite: string;
-  readonly transport: Transport | OrmSide;
+  readonly transport: Transport | OrmSide | SecuritySide;
   /** `orm` and `orm_compile` only: one of {@linkcode ORM_QUERIES}. */
   readonly query?: string;
   /** Echo payload bytes; 0 for `handshake` and `idle_rss`. */
@@ -205,6 +215,15 @@ export const TARGETS: readonly Target[] = [
   { name: "p99 at 1 conn, 1 KiB", ...at("echo", KIB, 1), metric: "p99_ms", max: 2 },
   { name: "p99 at 1 conn, 16 KiB", ...at("echo", 16 * KIB, 1), metric: "p99_ms", max: 2 },
   { name: "Full handshakes/s (8 workers)", ...at("handshake", 0, 8), metric: "rps", min: 1.5 },
+  ...SECURITY_CELLS.map((c): Target => ({
+    name: `Security layer on/off, Echo ${
+      c.payload === KIB ? "1 KiB" : `${c.payload} B`
+    } ×${c.connections}, req/s`,
+    ...at("echo_security", c.payload, c.connections),
+    sides: ["security on", "security off"],
+    metric: "rps",
+    min: 0.9,
+  })),
   // connections -1: whatever count the memory cell used (1 000, or 100 with --quick).
   { name: "RSS per idle session", ...at("idle_rss", 0, -1), metric: "rss_kib_per_conn", max: 1 },
   ...ORM_QUERIES.map((query): Target => ({

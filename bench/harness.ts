@@ -60,12 +60,18 @@ export async function makeCert(dir: string): Promise<{ cert: string; key: string
 export async function startServer(
   env: Env,
   transport: Transport,
-  opts: { backend?: string; denoFlags?: string[] } = {},
+  opts: { backend?: string; denoFlags?: string[]; security?: boolean } = {},
 ): Promise<Server> {
   const proc = transport === "somnytoo"
     ? new DenoChild(
       env.serverScript ?? "./server_process.ts",
-      ["--psk", env.psk, "--backend", opts.backend ?? env.backend],
+      [
+        "--psk",
+        env.psk,
+        "--backend",
+        opts.backend ?? env.backend,
+        ...(opts.security ? ["--security", "on"] : []),
+      ],
       opts.denoFlags,
     )
     : new DenoChild(

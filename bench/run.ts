@@ -7,7 +7,8 @@
  *                     [--cpu-prof DIR] [--from-json FILE] [--server-script FILE]
  *                     [--database-url URL]
  *
- * - Suites (`--only`): echo, echo_pipelined, handshake, idle_rss, backends, orm (cells.ts).
+ * - Suites (`--only`): echo, echo_pipelined, handshake, idle_rss, backends, security, orm
+ *   (cells.ts).
  * - `--backend`: crypto backend of our server and client (default auto).
  * - `--json FILE`: the cells as JSON; `--markdown`: summary tables as Markdown.
  * - `--filter TEXT`: only the load cells whose name contains TEXT ("1 KiB ×16").
@@ -35,6 +36,7 @@ import {
   HANDSHAKE_CELL,
   type LoadCell,
   QUICK_TIMING,
+  SECURITY_CELLS,
   type Suite,
   SUITES,
   type Timing,
@@ -227,6 +229,30 @@ async function backendSuite(env: Env, results: readonly CellResult[]): Promise<C
   return out;
 }
 
+/**
+ * Our server with the security layer off and on (two processes), the same
+ * load on each, rounds interleaved: the layer's cost per frame.
+ */
+async function securitySuite(env: Env): Promise<CellResult[]> {
+  const off = await startServer(env, "somnytoo");
+  const on = await startServer(env, "somnytoo", { security: true });
+  const out: CellResult[] = [];
+  try {
+    for (const cell of SECURITY_CELLS) {
+      await waitQuiet();
+      const [a, b] = await rounds(env, [off, on], cell);
+      const offR = { ...a, suite: "echo_security", transport: "security off" as const };
+      const onR = { ...b, suite: "echo_security", transport: "security on" as const };
+      console.log(progressLine(onR, offR));
+      out.push(offR, onR);
+    }
+  } finally {
+    await off.proc.end();
+    await on.proc.end();
+  }
+  return out;
+}
+
 /** What orm_process.ts prints, one JSON line each. */
 interface OrmMessage {
   readonly compile?: CellResult[];
@@ -333,6 +359,7 @@ async function main(): Promise<void> {
       for (const t of ["somnytoo", "tls"] as const) results.push(await idleRss(env, t));
     }
     if (suites.includes("backends")) results.push(...(await backendSuite(env, results)));
+    if (suites.includes("security")) results.push(...(await securitySuite(env)));
     if (suites.includes("orm")) results.push(...(await ormSuite()));
     printSummary(results, markdown);
     const jsonFile = flags.get("json");

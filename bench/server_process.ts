@@ -4,6 +4,7 @@
  * by `run.ts`:
  *
  *     deno run -A bench/server_process.ts --psk HEX [--backend auto|webcrypto|node|libcrypto]
+ *       [--security on]
  *
  * Prints `{"port", "pid", "backend"}` as the first stdout line. stdin
  * commands, one per line: `gc` (needs `--v8-flags=--expose-gc`), `stats`
@@ -13,12 +14,19 @@
  * Departure from the defaults: every connection comes from 127.0.0.1, so the
  * per-IP connection cap (256) is raised for the 1 000-session memory cell.
  *
+ * `--security on` adds the security layer (issue #5) with every part
+ * working: each frame goes through the anomaly detector and the AIMD
+ * limiter. Because the whole load comes from one address at tens of
+ * thousands of frames per second, the rate thresholds and the AIMD limits
+ * are raised so that the load generator is measured, not banned; the cost
+ * per frame is the same.
+ *
  * @module
  */
 
 import { CONFIG_DEFAULTS } from "../src/config/mod.ts";
 import { type CryptoBackendPreference, selectCryptoBackend } from "../src/crypto/mod.ts";
-import { createServer, registerEcho } from "../src/server/mod.ts";
+import { createServer, registerEcho, SecurityLayer } from "../src/server/mod.ts";
 import { fromHex } from "../src/util/mod.ts";
 import { parseFlags, serveControl } from "./procs.ts";
 
@@ -26,6 +34,24 @@ const flags = parseFlags(Deno.args);
 const pskHex = flags.get("psk");
 if (!pskHex) throw new Error("usage: server_process.ts --psk HEX [--backend NAME]");
 const backend = selectCryptoBackend((flags.get("backend") ?? "auto") as CryptoBackendPreference);
+
+const HUGE = 1e9;
+const security = flags.get("security") === "on"
+  ? new SecurityLayer({
+    security: {
+      ...CONFIG_DEFAULTS.security,
+      aimd: { ...CONFIG_DEFAULTS.security.aimd, initialLimit: HUGE, maxLimit: HUGE },
+    },
+    thresholds: {
+      highPacketRatePerSecond: HUGE,
+      burstMinPacketsPerSecond: HUGE,
+      smallPacketRatePerSecond: HUGE,
+      newConnectionsPerSecond: HUGE,
+      maxOpenConnections: HUGE,
+    },
+  })
+  : undefined;
+security?.start();
 
 const server = createServer(
   {
@@ -35,7 +61,7 @@ const server = createServer(
     port: 0,
     maxConnectionsPerIp: CONFIG_DEFAULTS.server.maxConnections,
   },
-  { psks: new Map([["", fromHex(pskHex)]]), backend },
+  { psks: new Map([["", fromHex(pskHex)]]), backend, security },
 );
 registerEcho(server.dispatcher);
 const { port } = server.listen();
@@ -48,4 +74,5 @@ await serveControl({
   }),
 });
 await server.shutdown();
+security?.close();
 Deno.exit(0);
