@@ -122,6 +122,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = Object.freeze([
   env("AIMD_INITIAL_LIMIT", "security.aimd.initialLimit", "int"),
   env("AIMD_MAX_LIMIT", "security.aimd.maxLimit", "int"),
   env("AIMD_MIN_LIMIT", "security.aimd.minLimit", "int"),
+  env("AUDIT_RETENTION_DAYS", "security.auditRetentionDays", "int"),
 
   env("DATABASE_URL", "database.url", "string", true),
   env("DB_MAX_CONNECTIONS", "database.maxConnections", "int"),

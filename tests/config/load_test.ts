@@ -105,6 +105,7 @@ Deno.test("every env variable reaches its field", () => {
     HANDSHAKE_FAILURE_LIMIT: "0",
     IP_WHITELIST: " 10.0.0.0/8, ::1 ,,192.168.1.1",
     IP_BLACKLIST: "203.0.113.0/24,2001:db8::/32",
+    AUDIT_RETENTION_DAYS: "30",
     TEST_MODE: "TRUE",
     AIMD_ADDITIVE_INCREASE: "2",
     AIMD_MULTIPLICATIVE_DECREASE: "0.5",
@@ -172,6 +173,7 @@ Deno.test("every env variable reaches its field", () => {
   assert.equal(c.security.handshakeFailureLimit, 0);
   assert.deepEqual(c.security.ipWhitelist, ["10.0.0.0/8", "::1", "192.168.1.1"]);
   assert.deepEqual(c.security.ipBlacklist, ["203.0.113.0/24", "2001:db8::/32"]);
+  assert.equal(c.security.auditRetentionDays, 30);
   assert.equal(c.security.testMode, true);
   assert.deepEqual(c.security.aimd, {
     additiveIncrease: 2,
@@ -400,6 +402,7 @@ const BAD_ENV: Record<string, [string, string]> = {
     "10.0.0.1,not-an-ip",
     'IP_BLACKLIST entry 2 must be an IPv4/IPv6 address or CIDR (got "not-an-ip")',
   ],
+  AUDIT_RETENTION_DAYS: ["0", 'AUDIT_RETENTION_DAYS must be an integer from 1 to 36500 (got "0")'],
   TEST_MODE: ["yes", 'TEST_MODE must be true, false, 1 or 0 (got "yes")'],
   AIMD_ADDITIVE_INCREASE: [
     "0",
