@@ -44,6 +44,7 @@ export { echoHandler, registerEcho } from "./echo.ts";
 export { kvEntries, type KvStore, KvType, registerKvService } from "./kv/service.ts";
 export {
   type LoadInputs,
+  type SecurityExplanation,
   SecurityLayer,
   type SecurityLayerOptions,
   type SecurityLayerStats,

@@ -33,16 +33,22 @@ import {
   AnomalyDetector,
   type AnomalyThresholds,
   type AuditSink,
+  type BanExplanation,
+  type BanResult,
   type DbSecurityEvent,
   type Decision,
   type DecisionChange,
   DecisionEngine,
   type DecisionPolicy,
+  type Detection,
+  type IpRule,
   IpRules,
   LoadMonitor,
   type LoadSnapshot,
   type OffenceHistory,
+  ReputationScore,
   type ReputationStore,
+  type RuleList,
   type SecuritySignal,
   trackingKey,
 } from "../security/mod.ts";
@@ -97,6 +103,28 @@ export interface SecurityLayerStats {
   readonly load: LoadSnapshot;
 }
 
+/** What {@linkcode SecurityLayer.explain} answers. */
+export interface SecurityExplanation {
+  /** The tracking key (IPv6: its /64). */
+  readonly key: string;
+  /** Would a new connection be admitted now? */
+  readonly admitted: boolean;
+  /** The persisted ban and rules (absent without a reputation store). */
+  readonly stored: BanExplanation | undefined;
+  /** The decision in force in this process. */
+  readonly decision: Decision;
+  /** When it ends (wall ms), null for none or permanent. */
+  readonly decisionUntilMs: number | null;
+  /** Sum of detection weights in the sliding window. */
+  readonly windowScore: number;
+  /** Recent detections. */
+  readonly detections: readonly Detection[];
+  /** Decaying long-memory score (10-minute half-life). */
+  readonly reputation: number;
+  readonly allowListed: boolean;
+  readonly denyListed: boolean;
+}
+
 /** A restriction in force for one tracking key. */
 interface Restriction {
   readonly decision: Decision;
@@ -131,6 +159,8 @@ export class SecurityLayer {
   readonly #limiter: AimdLimiter;
   readonly #monitor: LoadMonitor;
   readonly #local = new LocalOffences();
+  /** Long-memory reputation: detection weights with a 10-minute half-life. */
+  readonly #score = new ReputationScore();
   readonly #restrictions = new Map<string, Restriction>();
   readonly #banListeners: ((key: string) => void)[] = [];
   readonly #sweepEveryMs: number;
@@ -174,6 +204,9 @@ export class SecurityLayer {
       clock: this.#clock,
       isOverloaded: () => this.#monitor.isOverloaded(),
     });
+    // Bans decided elsewhere (another instance, an operator) close this
+    // instance's sessions too.
+    this.#reputation?.onBanned((key) => this.#emitBan(key));
   }
 
   /** Start the timers (load probe, AIMD adjustment, clean-up). */
@@ -211,7 +244,8 @@ export class SecurityLayer {
    * or the ms after which the peer may retry (answer with Error 3).
    */
   packet(key: string, ip: string, type: number, bytes: number): number {
-    if (this.#detector.observe({ kind: "packet", ip, bytes }).length > 0) this.#engine.decide(ip);
+    const found = this.#detector.observe({ kind: "packet", ip, bytes });
+    if (found.length > 0) this.#detected(ip, found);
     const urgent = isUrgentType(type);
     if (this.#allow.matches(ip)) return 0;
     const r = this.#restrictions.get(key);
@@ -275,7 +309,8 @@ export class SecurityLayer {
         details: { reason: signal.reason },
       });
     }
-    if (this.#detector.observe(signal).length > 0) this.#engine.decide(signal.ip);
+    const found = this.#detector.observe(signal);
+    if (found.length > 0) this.#detected(signal.ip, found);
   }
 
   /** The database layer's security events (the caller is the client's address). */
@@ -295,6 +330,124 @@ export class SecurityLayer {
       trackedIps: this.#detector.trackedIps,
       load: this.#monitor.snapshot(),
     };
+  }
+
+  /**
+   * Ban `ip` by hand (an operator, the admin API): enforced at once,
+   * persisted and shared when there is a reputation store, audited with
+   * `actor`.
+   */
+  async ban(
+    ip: string,
+    options: { permanent?: boolean; durationMs?: number; reason: string },
+    actor: string,
+  ): Promise<BanResult | undefined> {
+    const key = trackingKey(ip);
+    if (this.#allow.matches(ip)) {
+      return { applied: false, reason: "allow_listed", matchedRule: "IP_WHITELIST" };
+    }
+    const durationMs = options.durationMs ?? 3_600_000;
+    const decision: Decision = options.permanent
+      ? { kind: "PermanentBan" }
+      : { kind: "TempBan", durationMs };
+    this.#restrictions.set(key, {
+      decision,
+      untilMs: options.permanent ? Infinity : this.#clock.now() + durationMs,
+    });
+    this.#audit?.record({
+      kind: "admin_action",
+      ip,
+      actor,
+      details: {
+        action: "ban",
+        permanent: options.permanent === true,
+        durationMs,
+        reason: options.reason,
+      },
+    });
+    this.#bans++;
+    this.#emitBan(key);
+    return await this.#reputation?.ban(ip, { ...options, durationMs });
+  }
+
+  /** Lift a ban (and this process's restrictions and scores for the address), audited. */
+  async unban(ip: string, actor: string): Promise<boolean> {
+    const key = trackingKey(ip);
+    const local = this.#restrictions.delete(key);
+    this.#engine.forget(ip);
+    this.#detector.forget(ip);
+    this.#score.delete(key);
+    const stored = (await this.#reputation?.unban(ip)) ?? false;
+    this.#audit?.record({ kind: "unban", ip, actor, details: { stored, local } });
+    return stored || local;
+  }
+
+  /** Add an allow or deny rule (persisted when there is a store), audited. */
+  async addRule(
+    cidr: string,
+    list: RuleList,
+    note: string,
+    actor: string,
+  ): Promise<IpRule | undefined> {
+    const rule = await this.#reputation?.addRule(cidr, list, note);
+    this.#audit?.record({
+      kind: "admin_action",
+      actor,
+      details: { action: "add_rule", cidr, list, note },
+    });
+    return rule;
+  }
+
+  /** Remove a rule, audited. */
+  async removeRule(cidr: string, actor: string): Promise<boolean> {
+    const removed = (await this.#reputation?.removeRule(cidr)) ?? false;
+    this.#audit?.record({
+      kind: "admin_action",
+      actor,
+      details: { action: "remove_rule", cidr, removed },
+    });
+    return removed;
+  }
+
+  /**
+   * Why `ip` is (or is not) refused: the stored ban and rules, this
+   * process's decision in force, the sliding-window score and detections,
+   * and the long-memory reputation score.
+   */
+  async explain(ip: string): Promise<SecurityExplanation> {
+    const key = trackingKey(ip);
+    const r = this.#restrictions.get(key);
+    const now = this.#clock.now();
+    return {
+      key,
+      admitted: this.#allow.matches(ip) ||
+        !(this.#deny.matches(ip) || this.#reputation?.isBanned(ip) === true || this.#banned(key)),
+      stored: await this.#reputation?.explain(ip),
+      decision: r && r.untilMs > now ? r.decision : { kind: "Accept" },
+      decisionUntilMs: r && r.untilMs > now && r.untilMs !== Infinity ? r.untilMs : null,
+      windowScore: this.#detector.scoreOf(ip),
+      detections: this.#detector.detectionsOf(ip),
+      reputation: this.#score.get(key, now),
+      allowListed: this.#allow.matches(ip),
+      denyListed: this.#deny.matches(ip),
+    };
+  }
+
+  #detected(ip: string, found: readonly Detection[]): void {
+    const now = this.#clock.now();
+    const key = trackingKey(ip);
+    for (const d of found) this.#score.add(key, d.weight, now);
+    this.#engine.decide(ip);
+  }
+
+  #emitBan(key: string): void {
+    for (const l of this.#banListeners) {
+      try {
+        l(key);
+      } catch (e) {
+        this.#logger.error("ban listener failed", { error: e as Error });
+      }
+    }
   }
 
   /** An address is banned in this process (persisted bans are the store's). */
@@ -333,13 +486,7 @@ export class SecurityLayer {
     this.#bans++;
     this.#local.add(c.key);
     this.#logger.warn("address banned", { key: c.key, decision: d.kind, detections: kinds });
-    for (const l of this.#banListeners) {
-      try {
-        l(c.key);
-      } catch (e) {
-        this.#logger.error("ban listener failed", { error: e as Error });
-      }
-    }
+    this.#emitBan(c.key);
     const permanent = d.kind === "PermanentBan";
     const reputation = this.#reputation;
     if (!reputation) {

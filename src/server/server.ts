@@ -120,7 +120,8 @@ export class SomnyServer {
     // in-flight requests are answered or the grace period ends.
     deps.security?.onBan((key) => {
       for (const c of this.#connections) {
-        if (trackingKey(c.remoteAddr) !== key || c.state === "closed") continue;
+        if (trackingKey(c.remoteAddr) !== key) continue;
+        if (c.state === "closed" || c.state === "draining") continue;
         this.#stats.bannedDisconnects++;
         c.goAway(GoAwayReason.Policy, "address banned");
       }

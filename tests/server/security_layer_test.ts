@@ -164,3 +164,71 @@ dbTest("a ban persists through the reputation store across a restart", async (t)
     await db.close();
   }
 });
+
+Deno.test("operator ban, explain and unban: enforced at once, audited with the actor", async () => {
+  const { l, events, bans } = layer();
+  await l.ban("198.51.100.60", { reason: "manual", durationMs: 60_000 }, "cli");
+  assert.equal(l.admit("198.51.100.60"), false);
+  assert.deepEqual(bans, ["198.51.100.60"]);
+  const why = await l.explain("198.51.100.60");
+  assert.equal(why.admitted, false);
+  assert.equal(why.decision.kind, "TempBan");
+  assert.ok(why.decisionUntilMs !== null);
+  assert.ok(await l.unban("198.51.100.60", "cli"));
+  assert.equal(l.admit("198.51.100.60"), true);
+  const admin = events.filter((e) => e.actor === "cli").map((e) => e.kind);
+  assert.deepEqual(admin, ["admin_action", "unban"]);
+});
+
+Deno.test("detections raise a decaying reputation score", () => {
+  const { l, clock } = layer();
+  l.onDatabaseEvent({
+    kind: "SQLInjectionAttempt",
+    caller: "198.51.100.70",
+    detail: "tautology",
+    atMs: clock.now(),
+  });
+  return l.explain("198.51.100.70").then(async (a) => {
+    assert.ok(a.reputation > 0.7, `score ${a.reputation}`);
+    clock.advance(600_000); // one half-life
+    const b = await l.explain("198.51.100.70");
+    assert.ok(
+      Math.abs(b.reputation - a.reputation / 2) < 0.01,
+      `${b.reputation} ≈ ${a.reputation / 2}`,
+    );
+  });
+});
+
+dbTest("a ban on one instance closes sessions on another: notification or resync", async (t) => {
+  const listen = t.name === "postgres";
+  const dbA = databaseFor(t, { maxConnections: 4 });
+  // The embedded server takes one connection: there both stores share it.
+  const dbB = listen ? databaseFor(t, { maxConnections: 4 }) : dbA;
+  await migrate(dbA, [IP_REPUTATION]);
+  const storeA = new ReputationStore(dbA, { listen });
+  const storeB = new ReputationStore(dbB, { listen });
+  try {
+    await storeA.start();
+    await storeB.start();
+    const a = layer({ reputation: storeA }).l;
+    const b = layer({ reputation: storeB });
+    const t0 = performance.now();
+    await a.ban("203.0.113.80", { reason: "shared", durationMs: 60_000 }, "test");
+    if (listen) {
+      // LISTEN/NOTIFY: instance B hears of it without a resync.
+      for (let i = 0; i < 100 && b.bans.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(performance.now() - t0 < 1000, "within 1 s");
+    } else {
+      await storeB.resync(); // the embedded database has no LISTEN connection
+    }
+    assert.deepEqual(b.bans, ["203.0.113.80"], "B's sessions from that address are told");
+    assert.equal(b.l.admit("203.0.113.80"), false);
+  } finally {
+    await storeA.close();
+    await storeB.close();
+    await dbA.close();
+    if (dbB !== dbA) await dbB.close();
+  }
+});

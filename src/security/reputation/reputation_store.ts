@@ -459,6 +459,7 @@ export class ReputationStore implements OffenceHistory {
 
   #timer: number | undefined;
   #unlisten: { unlisten(): Promise<void> } | undefined;
+  readonly #banListeners: ((key: string) => void)[] = [];
   #started = false;
   #closed = false;
   #resyncs = 0;
@@ -569,6 +570,21 @@ export class ReputationStore implements OffenceHistory {
    * for a non-positive duration
    * @throws {SomnyError} from the database
    */
+  /**
+   * Call `listener(key)` whenever a ban becomes active in this store's view:
+   * from this instance, or from another one (a notification, a resync, a
+   * lookup). The server uses it to close the sessions of an address banned
+   * elsewhere.
+   *
+   * @example
+   * ```ts ignore
+   * store.onBanned((key) => console.log("banned:", key));
+   * ```
+   */
+  onBanned(listener: (key: string) => void): void {
+    this.#banListeners.push(listener);
+  }
+
   async ban(address: string, options: BanOptions): Promise<BanResult> {
     const { key, address: probe } = keyOf(address);
     const permanent = options.permanent === true;
@@ -794,7 +810,18 @@ export class ReputationStore implements OffenceHistory {
         ...snapshot.active.slice(0, max).reverse(),
       ];
       for (const r of ordered) bans.set(r.key, toRecord(r as BanRow));
+      const previous = this.#bans;
       this.#bans = bans;
+      // Bans this view did not have (a missed notification): tell listeners.
+      const nowMs = this.#clock.now();
+      for (const b of bans.values()) {
+        const was = previous.get(b.key);
+        if (
+          isActive(b, nowMs) && !(was && isActive(was, nowMs) && was.bannedAtMs === b.bannedAtMs)
+        ) {
+          this.#notifyBanned(b.key);
+        }
+      }
       this.#complete = snapshot.active.length <= max;
       this.#absent.clear();
       this.#applyRules(snapshot.rules.map((r) => toRule(r as RuleRow)));
@@ -900,12 +927,27 @@ export class ReputationStore implements OffenceHistory {
   }
 
   #put(b: BanRecord): void {
+    const before = this.#bans.get(b.key);
+    const now = this.#clock.now();
+    const newlyActive = isActive(b, now) && !(before && isActive(before, now) &&
+      before.bannedAtMs === b.bannedAtMs);
     this.#bans.delete(b.key);
     this.#bans.set(b.key, b);
+    if (newlyActive) this.#notifyBanned(b.key);
     this.#absent.delete(b.key);
     if (this.#bans.size > this.#maxCachedBans) {
       this.#bans.delete(this.#bans.keys().next().value!);
       this.#complete = false;
+    }
+  }
+
+  #notifyBanned(key: string): void {
+    for (const l of this.#banListeners) {
+      try {
+        l(key);
+      } catch (error) {
+        this.#logger.error("ban listener failed", { error: String(error) });
+      }
     }
   }
 
