@@ -5,7 +5,7 @@
  * `maxTrackedIps` addresses are tracked, least recently failed evicted first.
  */
 
-import type { Clock } from "../util/mod.ts";
+import { type Clock, LruMap } from "../util/mod.ts";
 import { type IpRules, trackingKey } from "./ip_rules.ts";
 
 /** Options for {@linkcode HandshakeGuard}. */
@@ -31,7 +31,7 @@ interface Entry {
 /** See module doc. */
 export class HandshakeGuard {
   readonly #o: Required<HandshakeGuardOptions>;
-  readonly #entries = new Map<string, Entry>(); // insertion order = LRU order
+  readonly #entries = new LruMap<string, Entry>();
 
   constructor(options: HandshakeGuardOptions) {
     const windowMs = options.windowMs ?? 60_000;
@@ -62,16 +62,13 @@ export class HandshakeGuard {
     const key = trackingKey(address);
     const now = this.#o.clock.monotonic();
     let e = this.#entries.get(key);
-    if (e) this.#entries.delete(key);
     if (!e || now - e.windowStart >= this.#o.windowMs) {
       e = { windowStart: now, failures: 0, refusedUntil: e?.refusedUntil ?? 0 };
     }
     e.failures++;
     if (e.failures >= this.#o.failureLimit) e.refusedUntil = now + this.#o.refuseForMs;
     this.#entries.set(key, e);
-    if (this.#entries.size > this.#o.maxTrackedIps) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
+    if (this.#entries.size > this.#o.maxTrackedIps) this.#entries.evictOldest();
     return e.refusedUntil > now;
   }
 }

@@ -52,7 +52,10 @@ import {
   type SecuritySignal,
   trackingKey,
 } from "../security/mod.ts";
-import { type Clock, type Logger, noopLogger, systemClock } from "../util/mod.ts";
+import { type Clock, type Logger, LruMap, noopLogger, systemClock } from "../util/mod.ts";
+
+/** Addresses with a restriction or an offence count kept in this process. */
+const MAX_TRACKED = 100_000;
 
 /** Inputs of the load monitor (each optional). */
 export interface LoadInputs {
@@ -134,15 +137,13 @@ interface Restriction {
 
 /** Ban counts when there is no reputation store (bounded, oldest dropped). */
 class LocalOffences implements OffenceHistory {
-  readonly #counts = new Map<string, number>();
+  readonly #counts = new LruMap<string, number>();
   banCount(key: string): number {
     return this.#counts.get(key) ?? 0;
   }
   add(key: string): void {
-    const n = this.banCount(key) + 1;
-    this.#counts.delete(key);
-    this.#counts.set(key, n);
-    if (this.#counts.size > 100_000) this.#counts.delete(this.#counts.keys().next().value!);
+    this.#counts.set(key, this.banCount(key) + 1);
+    if (this.#counts.size > MAX_TRACKED) this.#counts.evictOldest();
   }
 }
 
@@ -161,7 +162,7 @@ export class SecurityLayer {
   readonly #local = new LocalOffences();
   /** Long-memory reputation: detection weights with a 10-minute half-life. */
   readonly #score = new ReputationScore();
-  readonly #restrictions = new Map<string, Restriction>();
+  readonly #restrictions = new LruMap<string, Restriction>();
   readonly #banListeners: ((key: string) => void)[] = [];
   readonly #sweepEveryMs: number;
   #sweepTimer: number | undefined;
@@ -468,9 +469,7 @@ export class SecurityLayer {
       ? now
       : now + d.durationMs;
     this.#restrictions.set(c.key, { decision: d, untilMs });
-    if (this.#restrictions.size > 100_000) {
-      this.#restrictions.delete(this.#restrictions.keys().next().value!);
-    }
+    if (this.#restrictions.size > MAX_TRACKED) this.#restrictions.evictOldest();
     const kinds = [...new Set(c.detections.map((x) => x.kind))];
     this.#audit?.record({
       kind: "decision",
@@ -518,7 +517,7 @@ export class SecurityLayer {
       this.#detector.sweep();
       this.#engine.sweep();
       const now = this.#clock.now();
-      for (const [key, r] of this.#restrictions) {
+      for (const [key, r] of this.#restrictions.entries()) {
         if (r.untilMs <= now) this.#restrictions.delete(key);
       }
       this.#armSweep();

@@ -35,3 +35,4 @@ export {
 } from "./logger.ts";
 export { type Socket, SocketReader, type SocketReaderOptions, SocketSink } from "./socket.ts";
 export { readLines } from "./lines.ts";
+export { LruMap } from "./lru_map.ts";

@@ -32,7 +32,7 @@ import {
   weightsByKind,
 } from "./detectors.ts";
 import { type IpActivityStats, IpActivityTracker } from "./ip_activity.ts";
-import { LruMap } from "./_lru.ts";
+import { LruMap } from "../../util/mod.ts";
 
 /**
  * Options for {@linkcode AnomalyDetector}.

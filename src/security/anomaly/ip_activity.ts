@@ -17,7 +17,7 @@
 
 import type { Clock } from "../../util/mod.ts";
 import { trackingKey } from "../ip_rules.ts";
-import { LruMap } from "./_lru.ts";
+import { LruMap } from "../../util/mod.ts";
 import type { HandshakeFailureReason, SecuritySignal } from "../types.ts";
 
 /**

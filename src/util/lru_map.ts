@@ -8,14 +8,27 @@
  * entry before its position has been evicted, and refreshed entries are
  * re-appended after it.
  */
+/**
+ * @example
+ * ```ts
+ * import { LruMap } from "./lru_map.ts";
+ * const m = new LruMap<string, number>();
+ * m.set("a", 1);
+ * m.set("b", 2);
+ * m.set("a", 3); // "a" is now the most recent
+ * console.assert(m.evictOldest()?.[0] === "b");
+ * ```
+ */
 export class LruMap<K, V> {
   readonly #map = new Map<K, V>();
   #oldest: IterableIterator<[K, V]> = this.#map.entries();
 
+  /** Entries held. */
   get size(): number {
     return this.#map.size;
   }
 
+  /** The value of `key` (does not change its position). */
   get(key: K): V | undefined {
     return this.#map.get(key);
   }
@@ -26,6 +39,7 @@ export class LruMap<K, V> {
     this.#map.set(key, value);
   }
 
+  /** Remove `key`. */
   delete(key: K): boolean {
     return this.#map.delete(key);
   }
@@ -43,6 +57,7 @@ export class LruMap<K, V> {
     return r.value;
   }
 
+  /** Entries, least recent first. */
   entries(): IterableIterator<[K, V]> {
     return this.#map.entries();
   }
