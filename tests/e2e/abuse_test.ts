@@ -11,9 +11,11 @@ import type { Database } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrations.ts";
 import { IP_REPUTATION } from "../../src/db/migrations/ip_reputation.ts";
 import type { ClientSession } from "../../src/client/mod.ts";
-import { ReputationStore } from "../../src/security/mod.ts";
+import { AuditLog, ReputationStore } from "../../src/security/mod.ts";
+import { SECURITY_AUDIT } from "../../src/db/migrations/security_audit.ts";
 import { SecurityLayer } from "../../src/server/security_layer.ts";
 import { readLines, toHex } from "../../src/util/mod.ts";
+import { sql } from "../../src/orm/mod.ts";
 import { databaseFor, type DbTarget, dbTest } from "../_helpers/db_targets.ts";
 import { OffsetClock } from "../_helpers/offset_clock.ts";
 import {
@@ -26,12 +28,15 @@ import {
 
 const ABUSER = new URL("../_helpers/abuser_process.ts", import.meta.url).pathname;
 const BAN_MS = 60_000;
+const AUDIT_KEY = crypto.getRandomValues(new Uint8Array(32));
 const GOOD_INTERVAL_MS = 10;
 
 interface Instance {
   readonly ts: TestServer;
   readonly layer: SecurityLayer;
   readonly store: ReputationStore;
+  readonly audit: AuditLog;
+  readonly db: Database;
   close(): Promise<void>;
 }
 
@@ -47,9 +52,11 @@ async function startInstance(
     clock,
   });
   await store.start();
+  const audit = new AuditLog(db, { key: AUDIT_KEY });
   const layer = new SecurityLayer({
     security: { ...CONFIG_DEFAULTS.security, handshakeFailureLimit: 20 },
     reputation: store,
+    audit,
     clock,
     policy: { banDurationsMs: [BAN_MS] },
   });
@@ -68,11 +75,14 @@ async function startInstance(
     ts,
     layer,
     store,
+    audit,
+    db,
     close() {
       closing ??= (async () => {
         await ts.close();
         layer.close();
         await store.close();
+        await audit.close();
       })();
       return closing;
     },
@@ -189,7 +199,7 @@ interface AbuseEnv {
 function abuseTest(name: string, fn: (env: AbuseEnv) => Promise<void>): void {
   dbTest(name, async (t) => {
     const db = databaseFor(t, { maxConnections: 4 });
-    await migrate(db, [IP_REPUTATION]);
+    await migrate(db, [SECURITY_AUDIT, IP_REPUTATION]);
     const clock = new OffsetClock();
     const psk = randomPsk();
     const running: Instance[] = [];
@@ -266,6 +276,16 @@ async function floodRound(
   return { ratio };
 }
 
+/** How many audit records of each kind concern `ip`. */
+async function kindsInAudit(inst: Instance, ip: string): Promise<Map<string, number>> {
+  await inst.audit.flush();
+  const rows = await inst.db.execute<{ kind: string; n: bigint }>(
+    sql`SELECT kind, count(*) AS n FROM security_audit_log WHERE ip = ${ip} GROUP BY kind`
+      .compile(),
+  );
+  return new Map(rows.map((r) => [r.kind, Number(r.n)]));
+}
+
 function p99(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)];
@@ -333,6 +353,13 @@ abuseTest(
       const why = await inst.store.explain("127.0.0.4");
       assert.equal(why.banned, true);
       assert.ok(why.detections.some((d) => d.kind === "HandshakeFailures"), JSON.stringify(why));
+      // The audit log has the failures, the decision and the ban, and its chain verifies.
+      await inst.audit.flush();
+      const v = await inst.audit.verify();
+      assert.ok(v.ok, JSON.stringify(v));
+      const kinds = await kindsInAudit(inst, "127.0.0.4");
+      assert.ok((kinds.get("handshake_failure") ?? 0) >= 20, JSON.stringify([...kinds]));
+      assert.ok(kinds.get("decision")! >= 1 && kinds.get("ban")! >= 1, JSON.stringify([...kinds]));
       // Another address is not affected.
       const other = await connectClient(inst.ts, { localAddress: "127.0.0.5" });
       await other.request(0x20, new Uint8Array(4));
