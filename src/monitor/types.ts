@@ -17,6 +17,7 @@ export type ProbeKind = "liveness" | "readiness";
 
 /** What a check's `run` returns. */
 export interface CheckOutcome {
+  /** The verdict. */
   readonly status: HealthStatus;
   /** Secret-free details (numbers, short strings) shown in /health and /report. */
   readonly details?: Readonly<Record<string, unknown>>;
@@ -26,6 +27,7 @@ export interface CheckOutcome {
 
 /** A stored check result. */
 export interface CheckResult extends CheckOutcome {
+  /** The check's name. */
   readonly name: string;
   /** How long `run` took (or the timeout, when it timed out). */
   readonly latencyMs: number;
@@ -51,6 +53,7 @@ export interface HealthCheck {
 export interface HealthReport {
   /** Worst status among the checks included. */
   readonly status: HealthStatus;
+  /** The results it was built from. */
   readonly checks: readonly CheckResult[];
   /** Wall-clock ms when assembled. */
   readonly atMs: number;
@@ -65,15 +68,61 @@ export interface Alert {
   readonly id: string;
   /** The condition ("check:database", "threshold:memory_rss"): at most one open alert per key. */
   readonly key: string;
+  /** Severity (an escalation raises it). */
   readonly level: AlertLevel;
+  /** One-line summary. */
   readonly title: string;
+  /** Secret-free explanation. */
   readonly message: string;
+  /** Wall-clock ms when opened. */
   readonly raisedAtMs: number;
   /** Last time the condition was seen while open (de-duplicated repeats). */
   readonly lastSeenAtMs: number;
   /** Repeats folded into this alert. */
   readonly occurrences: number;
+  /** When the condition cleared; null while open. */
   readonly resolvedAtMs: number | null;
+  /** When an operator acknowledged it. */
   readonly acknowledgedAtMs: number | null;
+  /** Who acknowledged it. */
   readonly acknowledgedBy: string | null;
+}
+
+/**
+ * The JSON of `GET /report` (and what the dashboard draws): health,
+ * alerts, key metrics and the configuration with secrets redacted.
+ */
+export interface MonitoringReport {
+  /** Wall-clock ms when assembled. */
+  readonly atMs: number;
+  /** Seconds since the process started. */
+  readonly uptimeSeconds: number;
+  /** Package version. */
+  readonly version: string;
+  /** Readiness health with every check's result. */
+  readonly health: HealthReport;
+  /** Open alerts, newest first, then the most recent resolved ones. */
+  readonly alerts: { readonly open: readonly Alert[]; readonly recent: readonly Alert[] };
+  /** Key figures now: cumulative counters and gauges (the dashboard derives rates). */
+  readonly metrics: {
+    readonly sessions: number;
+    readonly connections: number;
+    /** Requests answered since start. */
+    readonly requests: number;
+    /** Error frames sent since start. */
+    readonly errors: number;
+    /** Requests shed since start. */
+    readonly shed: number;
+    /** Request latency percentiles (ms) over the recent window, when known. */
+    readonly latencyMs: { readonly p50: number | null; readonly p99: number | null };
+    /** Security layer: bans decided and requests rate-limited since start. */
+    readonly bans: number;
+    readonly rateLimited: number;
+    /** Database pool. */
+    readonly dbPool: { readonly inUse: number; readonly idle: number; readonly waiting: number };
+    /** Process memory (bytes). */
+    readonly rssBytes: number;
+  };
+  /** `redactConfig(config)`: secrets replaced. */
+  readonly config: unknown;
 }

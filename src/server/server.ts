@@ -149,6 +149,20 @@ export class SomnyServer {
     return [...this.#connections].filter((c) => c.id !== "");
   }
 
+  /**
+   * Close one session by its id (an operator's "kick"): GoAway with reason
+   * 3 (policy), then close once its in-flight requests are answered.
+   * Returns false when no open session has that id.
+   */
+  kick(sessionId: string): boolean {
+    for (const c of this.#connections) {
+      if (c.id !== sessionId || c.state !== "open") continue;
+      c.goAway(GoAwayReason.Policy, "closed by an operator");
+      return true;
+    }
+    return false;
+  }
+
   /** True once `shutdown()` has been called. */
   get shuttingDown(): boolean {
     return this.#shutdown !== undefined;

@@ -1,0 +1,29 @@
+/**
+ * Monitoring (issue #6): health checks and their runner, alerts, and
+ * Prometheus metrics. The HTTP sub-app that serves them (Hono) arrives in
+ * `http/`.
+ *
+ * @example A health monitor with one custom check
+ * ```ts
+ * import { HealthMonitor } from "./mod.ts";
+ * const monitor = new HealthMonitor();
+ * monitor.register({ name: "queue", run: () => ({ status: "healthy", details: { depth: 0 } }) });
+ * const report = await monitor.ready();
+ * console.log(report.status); // "healthy"
+ * ```
+ *
+ * @module
+ */
+export type {
+  Alert,
+  AlertLevel,
+  CheckOutcome,
+  CheckResult,
+  HealthCheck,
+  HealthReport,
+  HealthStatus,
+  ProbeKind,
+} from "./types.ts";
+export * from "./health/mod.ts";
+export * from "./alerts/mod.ts";
+export * from "./metrics/mod.ts";
