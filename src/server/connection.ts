@@ -92,6 +92,19 @@ export interface ConnectionEnv {
   readonly meter?: (type: number, bytes: number) => number;
   /** A transport or protocol violation after the handshake (for the security layer). */
   readonly onViolation?: (code: string) => void;
+  /** Per-frame and per-request figures (Prometheus metrics). */
+  readonly metrics?: ServerMetricsSink;
+}
+
+/**
+ * Where a connection reports frames and finished requests (the monitor's
+ * metrics implement it). Called on the hot path: keep it cheap.
+ */
+export interface ServerMetricsSink {
+  /** One frame in or out: its packet type and payload bytes. */
+  frame(direction: "in" | "out", type: number, bytes: number): void;
+  /** One request answered: its type, time from arrival to answer, and the Error code if any. */
+  request(type: number, seconds: number, errorCode?: number): void;
 }
 
 type State = "handshake" | "open" | "draining" | "closed";
@@ -114,6 +127,8 @@ class Ctx implements RequestContext {
     readonly requestId: number,
     readonly payload: Uint8Array,
     readonly session: SessionInfo,
+    /** Monotonic ms when the request arrived. */
+    readonly arrivedAt: number,
   ) {}
   get signal(): AbortSignal {
     this.#ac ??= new AbortController();
@@ -438,8 +453,10 @@ export class ServerConnection implements SessionInfo {
     if (n === 0) return;
     this.#liveness.received();
     const meter = this.#env.meter;
+    const metrics = this.#env.metrics;
     for (let i = 0; i < n && this.#state !== "closed"; i++) {
       const m = messages[i];
+      metrics?.frame("in", m.type, m.payload.length);
       const retryAfterMs = meter ? meter(m.type, m.payload.length) : 0;
       switch (classifyInbound("server", m)) {
         case "request":
@@ -527,7 +544,7 @@ export class ServerConnection implements SessionInfo {
       return;
     }
     env.stats.requests++;
-    const ctx = new Ctx(m.type, id, m.payload, this);
+    const ctx = new Ctx(m.type, id, m.payload, this, env.clock.monotonic());
     this.#inFlight.set(id, ctx);
     ctx.cancelQueued = env.scheduler.submit(entry.priority, () => {
       ctx.cancelQueued = undefined;
@@ -590,6 +607,7 @@ export class ServerConnection implements SessionInfo {
     }
     if (this.#inFlight.get(ctx.requestId) !== ctx) return;
     this.#inFlight.delete(ctx.requestId);
+    this.#env.metrics?.request(ctx.type, (this.#env.clock.monotonic() - ctx.arrivedAt) / 1000);
     this.#send({ type: ctx.type, requestId: ctx.requestId, payload });
     this.#maybeFinishDrain();
   }
@@ -609,6 +627,11 @@ export class ServerConnection implements SessionInfo {
   #answerError(ctx: Ctx, code: number, retryAfterMs: number, message: string): void {
     if (this.#inFlight.get(ctx.requestId) !== ctx) return;
     this.#inFlight.delete(ctx.requestId);
+    this.#env.metrics?.request(
+      ctx.type,
+      (this.#env.clock.monotonic() - ctx.arrivedAt) / 1000,
+      code,
+    );
     this.#sendError(ctx.requestId, code, retryAfterMs, message);
     this.#maybeFinishDrain();
   }
@@ -627,6 +650,7 @@ export class ServerConnection implements SessionInfo {
     this.#ensurePipeline();
     this.#outbox.send(item);
     this.#liveness.sent();
+    if ("type" in item) this.#env.metrics?.frame("out", item.type, item.payload.length);
   }
 
   #onPeerClosed(): Promise<void> | void {

@@ -40,6 +40,7 @@ export {
   type Task,
 } from "./scheduler.ts";
 export { type HandshakeOutcome, ServerStats, type ServerStatsSnapshot } from "./stats.ts";
+export type { ServerMetricsSink } from "./connection.ts";
 export { echoHandler, registerEcho } from "./echo.ts";
 export { kvEntries, type KvStore, KvType, registerKvService } from "./kv/service.ts";
 export {

@@ -102,6 +102,8 @@ export interface SecurityLayerStats {
   readonly rateLimited: number;
   readonly queryThrottled: number;
   readonly bans: number;
+  /** Bans in force that this instance decided or applied (others' bans are the store's). */
+  readonly activeBans: number;
   readonly trackedIps: number;
   readonly load: LoadSnapshot;
 }
@@ -164,6 +166,7 @@ export class SecurityLayer {
   readonly #score = new ReputationScore();
   readonly #restrictions = new LruMap<string, Restriction>();
   readonly #banListeners: ((key: string) => void)[] = [];
+  readonly #decisionListeners: ((kind: Decision["kind"]) => void)[] = [];
   readonly #sweepEveryMs: number;
   #sweepTimer: number | undefined;
   #refused = 0;
@@ -223,6 +226,11 @@ export class SecurityLayer {
     this.#limiter.stop();
     if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
+  }
+
+  /** Call `listener(kind)` for every decision that changes an address's treatment (metrics). */
+  onDecisionMade(listener: (kind: Decision["kind"]) => void): void {
+    this.#decisionListeners.push(listener);
   }
 
   /** Call `listener(trackingKey)` whenever an address is banned. */
@@ -328,6 +336,7 @@ export class SecurityLayer {
       rateLimited: this.#rateLimited,
       queryThrottled: this.#throttled,
       bans: this.#bans,
+      activeBans: this.#activeBans(),
       trackedIps: this.#detector.trackedIps,
       load: this.#monitor.snapshot(),
     };
@@ -460,8 +469,26 @@ export class SecurityLayer {
     return false;
   }
 
+  #activeBans(): number {
+    const now = this.#clock.now();
+    let n = 0;
+    for (const [, r] of this.#restrictions.entries()) {
+      if (
+        (r.decision.kind === "TempBan" || r.decision.kind === "PermanentBan") && r.untilMs > now
+      ) n++;
+    }
+    return n;
+  }
+
   #onDecision(c: DecisionChange): void {
     const d = c.decision;
+    for (const l of this.#decisionListeners) {
+      try {
+        l(d.kind);
+      } catch (e) {
+        this.#logger.error("decision listener failed", { error: e as Error });
+      }
+    }
     const now = this.#clock.now();
     const untilMs = d.kind === "PermanentBan"
       ? Infinity

@@ -21,7 +21,7 @@ import {
   trackingKey,
 } from "../security/mod.ts";
 import type { SecurityLayer } from "./security_layer.ts";
-import { type ConnectionOptions, ServerConnection } from "./connection.ts";
+import { type ConnectionOptions, ServerConnection, type ServerMetricsSink } from "./connection.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { PriorityScheduler } from "./scheduler.ts";
 import { ServerStats, type ServerStatsSnapshot } from "./stats.ts";
@@ -65,6 +65,8 @@ export interface ServerDeps {
    * the handshake-failure guard apply
    */
   readonly security?: SecurityLayer;
+  /** Per-frame and per-request figures (the monitor's Prometheus metrics). */
+  readonly metrics?: ServerMetricsSink;
 }
 
 /** Address the server listens on. */
@@ -219,6 +221,7 @@ export class SomnyServer {
         }
       },
       onEstablished: () => {},
+      metrics: this.#deps.metrics,
       ...(security
         ? {
           meter: (type: number, bytes: number) => security.packet(key, remoteAddr, type, bytes),

@@ -10,6 +10,7 @@ import type { CryptoBackend } from "../../src/protocol/mod.ts";
 import {
   createServer,
   registerEcho,
+  type ServerMetricsSink,
   type ServerOptions,
   type SomnyServer,
 } from "../../src/server/mod.ts";
@@ -28,6 +29,8 @@ export type TestServerOptions = Partial<ServerOptions> & {
   readonly echo?: boolean;
   /** The security layer (issue #5). @default none */
   readonly security?: SecurityLayer;
+  /** Per-frame and per-request figures. @default none */
+  readonly metrics?: ServerMetricsSink;
 };
 
 /** A running test server. */
@@ -67,7 +70,8 @@ export function baseServerOptions(): ServerOptions {
 
 /** Start a server on 127.0.0.1:0 with `overrides`, Echo registered. */
 export function startTestServer(overrides: TestServerOptions = {}): TestServer {
-  const { psks: psksIn, backend: backendIn, clock, echo = true, security, ...opts } = overrides;
+  const { psks: psksIn, backend: backendIn, clock, echo = true, security, metrics, ...opts } =
+    overrides;
   const psks = psksIn ?? new Map([["", randomPsk()]]);
   const backend = backendIn ?? defaultBackend;
   const server = createServer({ ...baseServerOptions(), ...opts }, {
@@ -75,6 +79,7 @@ export function startTestServer(overrides: TestServerOptions = {}): TestServer {
     backend,
     clock,
     security,
+    metrics,
   });
   if (echo) registerEcho(server.dispatcher);
   const { port } = server.listen();
