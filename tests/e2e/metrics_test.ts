@@ -13,12 +13,12 @@ function value(text: string, name: string, labels: string): number {
 }
 
 Deno.test("metrics: a real session's frames, requests and errors reach /metrics", async () => {
-  let server: ReturnType<typeof startTestServer> | undefined;
+  const built: { server?: ReturnType<typeof startTestServer> } = {};
   const metrics = new SomnyMetrics({
     defaultMetrics: false,
-    serverStats: () => server!.server.stats(),
+    serverStats: () => built.server!.server.stats(),
   });
-  server = startTestServer({ metrics });
+  const server = built.server = startTestServer({ metrics });
   try {
     const c = await connectClient(server);
     for (let i = 0; i < 5; i++) await c.request(0x20, new Uint8Array(100));
