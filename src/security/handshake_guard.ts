@@ -30,7 +30,7 @@ interface Entry {
 
 /** See module doc. */
 export class HandshakeGuard {
-  readonly #o: Required<HandshakeGuardOptions>;
+  #o: Required<HandshakeGuardOptions>;
   readonly #entries = new LruMap<string, Entry>();
 
   constructor(options: HandshakeGuardOptions) {
@@ -41,6 +41,14 @@ export class HandshakeGuard {
       refuseForMs: options.refuseForMs ?? windowMs,
       maxTrackedIps: options.maxTrackedIps ?? 100_000,
     };
+  }
+
+  /** Change the failure limit at runtime (0 disables refusal). */
+  setFailureLimit(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new RangeError("failure limit must be an integer ≥ 0");
+    }
+    this.#o = { ...this.#o, failureLimit: limit };
   }
 
   /** Addresses tracked now. */

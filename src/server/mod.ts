@@ -41,6 +41,7 @@ export {
 } from "./scheduler.ts";
 export { type HandshakeOutcome, ServerStats, type ServerStatsSnapshot } from "./stats.ts";
 export type { ServerMetricsSink } from "./connection.ts";
+export type { ReloadableLimits } from "./server.ts";
 export { echoHandler, registerEcho } from "./echo.ts";
 export { kvEntries, type KvStore, KvType, registerKvService } from "./kv/service.ts";
 export {
@@ -50,3 +51,12 @@ export {
   type SecurityLayerOptions,
   type SecurityLayerStats,
 } from "./security_layer.ts";
+export {
+  currentSettings,
+  defaultSettings,
+  RELOADABLE_SETTINGS,
+  reloadFrom,
+  type ReloadResult,
+  type ReloadTargets,
+  updateSettings,
+} from "./reload.ts";

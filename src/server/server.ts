@@ -47,6 +47,21 @@ export type ServerOptions =
     readonly ipWhitelist: readonly string[];
   };
 
+/** The limits a running server can change ({@linkcode SomnyServer.updateLimits}). */
+export interface ReloadableLimits {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxInFlightPerSession: number;
+  readonly handshakeFailureLimit: number;
+}
+
+const RELOADABLE_LIMIT_MIN: Readonly<Record<keyof ReloadableLimits, number>> = {
+  maxConnections: 1,
+  maxConnectionsPerIp: 1,
+  maxInFlightPerSession: 1,
+  handshakeFailureLimit: 0,
+};
+
 /** What a server is built from besides its options. */
 export interface ServerDeps {
   /** Key ring: psk id → 32-byte key ("" is the default key). */
@@ -79,7 +94,9 @@ export interface ListenAddr {
 export class SomnyServer {
   /** Handlers by type; register before or after `listen()`. */
   readonly dispatcher: Dispatcher;
-  readonly #options: ServerOptions;
+  // A private copy: the reloadable limits are changed in place (updateLimits),
+  // so every connection, which holds this same object, sees the new values.
+  readonly #options: { -readonly [K in keyof ServerOptions]: ServerOptions[K] };
   readonly #deps: ServerDeps;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -102,7 +119,7 @@ export class SomnyServer {
     for (const [id, key] of deps.psks) {
       if (key.length !== PSK_BYTES) throw new RangeError(`PSK "${id}" must be 32 bytes`);
     }
-    this.#options = options;
+    this.#options = { ...options };
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
     this.#logger = deps.logger ?? noopLogger;
@@ -128,6 +145,42 @@ export class SomnyServer {
         c.goAway(GoAwayReason.Policy, "address banned");
       }
     });
+  }
+
+  /**
+   * Change the limits that can change while running (the admin API,
+   * SIGHUP): connections overall and per IP, requests in flight per session,
+   * and the handshake-failure refusal limit. They apply to the next accept
+   * and the next request of every session.
+   * @throws {RangeError} on a value that is not a positive integer (≥ 0 for
+   * `handshakeFailureLimit`)
+   */
+  updateLimits(limits: Partial<ReloadableLimits>): void {
+    const checked: { -readonly [K in keyof ReloadableLimits]?: number } = {};
+    for (const [name, v] of Object.entries(limits) as [keyof ReloadableLimits, unknown][]) {
+      if (!(name in RELOADABLE_LIMIT_MIN)) {
+        throw new RangeError(`${name} cannot be changed at runtime`);
+      }
+      if (typeof v !== "number" || !Number.isInteger(v) || v < RELOADABLE_LIMIT_MIN[name]) {
+        throw new RangeError(`${name} must be an integer ≥ ${RELOADABLE_LIMIT_MIN[name]}`);
+      }
+      checked[name] = v;
+    }
+    Object.assign(this.#options, checked);
+    if (checked.handshakeFailureLimit !== undefined) {
+      this.#guard.setFailureLimit(checked.handshakeFailureLimit);
+    }
+  }
+
+  /** The limits {@linkcode SomnyServer.updateLimits} can change, as they are now. */
+  limits(): ReloadableLimits {
+    const o = this.#options;
+    return {
+      maxConnections: o.maxConnections,
+      maxConnectionsPerIp: o.maxConnectionsPerIp,
+      maxInFlightPerSession: o.maxInFlightPerSession,
+      handshakeFailureLimit: o.handshakeFailureLimit,
+    };
   }
 
   /** Requests waiting for a handler slot (a load signal). */

@@ -70,6 +70,12 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line (the child's fields win on conflict). */
   child(fields: LogFields): Logger;
+  /**
+   * Change the minimum level at runtime (the admin API, SIGHUP), for this
+   * logger, its parent and all their children alike.
+   * @throws {RangeError} on an unknown level
+   */
+  setLevel(level: LogLevel): void;
 }
 
 /** Options of {@linkcode createLogger}. */
@@ -262,7 +268,14 @@ function makeLogger(core: LoggerCore, bound: LogFields): Logger {
     }
   };
   return Object.freeze({
-    level: core.level,
+    get level(): LogLevel {
+      return core.level;
+    },
+    setLevel(level: LogLevel): void {
+      if (!(level in SEVERITY)) throw new RangeError(`Unknown log level "${level}"`);
+      core.level = level;
+      core.min = SEVERITY[level];
+    },
     enabled: (level: Exclude<LogLevel, "silent">) => SEVERITY[level] >= core.min,
     debug: (msg: string, fields?: LogFields) => emit("debug", msg, fields),
     info: (msg: string, fields?: LogFields) => emit("info", msg, fields),
@@ -292,4 +305,5 @@ export const noopLogger: Logger = Object.freeze({
   warn: () => {},
   error: () => {},
   child: () => noopLogger,
+  setLevel: () => {},
 });

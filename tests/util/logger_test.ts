@@ -203,3 +203,17 @@ Deno.test("a silent logger never calls its sink", () => {
   log.child({}).warn("y");
   assert.equal(calls, 0);
 });
+
+Deno.test("setLevel changes the level at runtime for a logger and its children", () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "warn", sink: (l) => lines.push(l) });
+  const child = log.child({ part: "x" });
+  child.info("dropped");
+  log.setLevel("debug");
+  assert.equal(child.level, "debug");
+  child.debug("kept");
+  child.setLevel("error");
+  log.warn("dropped too");
+  assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ["kept"]);
+  assert.throws(() => log.setLevel("loud" as never), RangeError);
+});
