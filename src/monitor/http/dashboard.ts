@@ -50,7 +50,8 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .lvl-error, .lvl-critical { color: var(--bad); } .lvl-critical { font-weight: 700; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { font-size: .8rem; color: var(--muted); font-weight: 600; }
+thead th { font-size: .8rem; color: var(--muted); font-weight: 600; }
+tbody th { font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .empty td { color: var(--muted); font-style: italic; }
 #banner { background: var(--bad); color: #fff; padding: .6rem 1.25rem; font-weight: 600; }
@@ -95,6 +96,7 @@ const SCRIPT = String.raw`
     if (a >= 1e4) return (v / 1e3).toFixed(1) + "k";
     return v.toFixed(a >= 100 || Number.isInteger(v) ? 0 : digits);
   }
+  function fmtUnit(v, unit) { return v === null ? "–" : fmt(v, 2) + unit; }
   function fmtAge(ms) {
     var s = Math.max(0, Math.round(ms / 1000));
     if (s < 60) return s + "s ago";
@@ -142,7 +144,7 @@ const SCRIPT = String.raw`
         var v = vs[si];
         if (v === null) { pen = false; return; }
         var x = (x0 + i * step).toFixed(1);
-        var y = (H - (H - PAD_TOP) * (v / top)).toFixed(1);
+        var y = (H - 1 - (H - 1 - PAD_TOP) * (v / top)).toFixed(1);
         d += (pen ? "L" : "M") + x + " " + y + " ";
         pen = true;
       });
@@ -150,14 +152,14 @@ const SCRIPT = String.raw`
       if (pts.length === 1 && d) d += "l-2 0";
       path.setAttribute("d", d.trim());
     });
-    this.maxLabel.textContent = "max " + fmt(max, 2) + this.unit;
+    this.maxLabel.textContent = "max " + fmtUnit(max, this.unit);
     this.fig.setAttribute("data-points", String(pts.length));
     var last = pts[pts.length - 1] || [];
     this.value.replaceChildren();
     this.names.forEach(function (name, i) {
       if (i) self.value.appendChild(document.createTextNode(" · "));
       var s = el("span", self.names.length > 1 ? "legend" + i : null,
-        (name ? name + " " : "") + fmt(last[i] === undefined ? null : last[i], 2) + self.unit);
+        (name ? name + " " : "") + fmtUnit(last[i] === undefined ? null : last[i], self.unit));
       self.value.appendChild(s);
     });
   };
@@ -305,8 +307,8 @@ const SCRIPT = String.raw`
 
 /** One chart's markup; the script fills in the paths, the value and the max label. */
 function chartFigure(id: string, title: string, series: number): string {
-  const grid = [0.25, 0.5, 0.75, 1].map((f) => {
-    const y = (CHART_H - (CHART_H - CHART_PAD_TOP) * f).toFixed(1);
+  const grid = [0, 0.5, 1].map((f) => {
+    const y = (CHART_H - 1 - (CHART_H - 1 - CHART_PAD_TOP) * f).toFixed(1);
     return `<line class="grid" x1="0" x2="${CHART_W}" y1="${y}" y2="${y}"/>`;
   }).join("");
   const paths = Array.from({ length: series }, (_, i) => `<path class="series s${i}" d=""/>`)
