@@ -1,7 +1,7 @@
 /**
- * Monitoring (issue #6): health checks and their runner, alerts, and
- * Prometheus metrics. The HTTP sub-app that serves them (Hono) arrives in
- * `http/`.
+ * Monitoring (issue #6): health checks and their runner, alerts, Prometheus
+ * metrics, and the HTTP sub-app (Hono) that serves them with the admin API
+ * and the dashboard.
  *
  * @example A health monitor with one custom check
  * ```ts
@@ -22,8 +22,11 @@ export type {
   HealthCheck,
   HealthReport,
   HealthStatus,
+  MonitoringReport,
   ProbeKind,
 } from "./types.ts";
 export * from "./health/mod.ts";
 export * from "./alerts/mod.ts";
 export * from "./metrics/mod.ts";
+export * from "./http/mod.ts";
+export { DASHBOARD_HTML } from "./http/dashboard.ts";

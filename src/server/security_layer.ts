@@ -25,7 +25,7 @@
  */
 
 import type { SecurityConfig } from "../config/mod.ts";
-import { DatabaseError } from "../errors.ts";
+import { DatabaseError, SecurityError } from "../errors.ts";
 import type { CompiledQuery, QueryExecutor } from "../orm/mod.ts";
 import { isUrgentType } from "../protocol/mod.ts";
 import {
@@ -46,6 +46,7 @@ import {
   LoadMonitor,
   type LoadSnapshot,
   type OffenceHistory,
+  parseIp,
   ReputationScore,
   type ReputationStore,
   type RuleList,
@@ -352,6 +353,9 @@ export class SecurityLayer {
     options: { permanent?: boolean; durationMs?: number; reason: string },
     actor: string,
   ): Promise<BanResult | undefined> {
+    if (!parseIp(ip)) {
+      throw new SecurityError("SECURITY_INVALID_ADDRESS", "Not an IPv4 or IPv6 address");
+    }
     const key = trackingKey(ip);
     if (this.#allow.matches(ip)) {
       return { applied: false, reason: "allow_listed", matchedRule: "IP_WHITELIST" };

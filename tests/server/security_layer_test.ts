@@ -232,3 +232,14 @@ dbTest("a ban on one instance closes sessions on another: notification or resync
     if (dbB !== dbA) await dbB.close();
   }
 });
+
+Deno.test("operator ban of something that is not an address: refused before anything happens", async () => {
+  const { l, events, bans } = layer();
+  await assert.rejects(
+    l.ban("not-an-ip", { reason: "typo" }, "cli"),
+    (e: Error & { code?: string }) => e.code === "SECURITY_INVALID_ADDRESS",
+  );
+  assert.deepEqual(events, []);
+  assert.deepEqual(bans, []);
+  assert.equal(l.stats().activeBans, 0);
+});

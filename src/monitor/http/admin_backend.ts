@@ -104,10 +104,15 @@ export interface AdminBackend {
 
 /** A session as the server exposes it (`ServerConnection` fits). */
 export interface SessionLike {
+  /** Hex session id ("" before the handshake). */
   readonly id: string;
+  /** Peer address. */
   readonly remoteAddr: string;
+  /** The psk id the peer authenticated with. */
   readonly pskId: string;
+  /** Connection state. */
   readonly state: string;
+  /** Requests being handled. */
   readonly inFlight: number;
 }
 
@@ -121,21 +126,29 @@ export interface SessionControl {
 
 /** The security layer's operator actions (`SecurityLayer` fits). */
 export interface SecurityControl {
+  /** Ban an address (audited with `actor`). */
   ban(ip: string, options: AdminBanOptions, actor: string): Promise<unknown>;
+  /** Lift a ban; false when there was none. */
   unban(ip: string, actor: string): Promise<boolean>;
+  /** Add an allow or deny rule. */
   addRule(cidr: string, list: AdminRuleList, note: string, actor: string): Promise<unknown>;
+  /** Remove a rule; false when there was none. */
   removeRule(cidr: string, actor: string): Promise<boolean>;
+  /** Why an address is or is not refused. */
   explain(ip: string): Promise<unknown>;
 }
 
 /** The persisted bans and rules (`ReputationStore` fits). */
 export interface ReputationView {
+  /** Bans in force. */
   list(): Promise<readonly unknown[]>;
+  /** Allow and deny rules. */
   rules(): Promise<readonly unknown[]>;
 }
 
 /** The audit log (`AuditLog` fits). */
 export interface AuditVerifier {
+  /** Verify the whole chain. */
   verify(): Promise<unknown>;
 }
 
@@ -171,6 +184,8 @@ export interface AdminParts {
  */
 export class AdminUnavailableError extends Error {
   /**
+   * Name the missing part.
+   *
    * @param what the missing part, e.g. "audit log"
    */
   constructor(what: string) {

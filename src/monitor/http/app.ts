@@ -75,9 +75,36 @@ export interface MonitoringAppDeps {
 
 /** An answer with a status, turned into `{ error }` JSON by the error handler. */
 class HttpError extends Error {
-  constructor(readonly status: 400 | 401 | 404 | 409 | 413, message: string) {
+  constructor(
+    readonly status: 400 | 401 | 404 | 409 | 413,
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
+}
+
+const IPV4_PART = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4 = new RegExp(`^${IPV4_PART}(?:\\.${IPV4_PART}){3}$`);
+
+/**
+ * A syntax check of an address before it reaches the security layer, whose
+ * `ban` audits and enforces before the reputation store validates: a
+ * malformed address must not leave an audit record or a restriction.
+ */
+function ipAddress(v: unknown): string {
+  const ip = text(v, "ip", { max: 64 });
+  let ok = IPV4.test(ip);
+  if (!ok && ip.includes(":") && /^[0-9a-f:.]+$/i.test(ip)) {
+    try {
+      new URL(`http://[${ip}]/`);
+      ok = true;
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw new HttpError(400, "Invalid IP address", "SECURITY_INVALID_ADDRESS");
+  return ip;
 }
 
 const CLIENT_ERROR_CODES = new Set(["SECURITY_INVALID_ADDRESS", "SECURITY_INVALID_INPUT"]);
@@ -226,7 +253,9 @@ export function createMonitoringApp(deps: MonitoringAppDeps): Hono {
   });
 
   app.onError((e, c) => {
-    if (e instanceof HttpError) return json(c, { error: e.message }, e.status);
+    if (e instanceof HttpError) {
+      return json(c, { error: e.message, ...(e.code ? { code: e.code } : {}) }, e.status);
+    }
     if (e instanceof AdminUnavailableError) return json(c, { error: e.message }, 404);
     if (e instanceof SomnyError && CLIENT_ERROR_CODES.has(e.code)) {
       return json(c, { error: e.message, code: e.code }, 400);
@@ -298,13 +327,13 @@ export function createMonitoringApp(deps: MonitoringAppDeps): Hono {
   app.get("/admin/bans", async (c) => json(c, { bans: await a().bans() }));
   app.post("/admin/bans", async (c) => {
     const body = await readObject(c);
-    const ip = text(body.ip, "ip", { max: 64 });
+    const ip = ipAddress(body.ip);
     const result = await a().ban(ip, banOptions(body), ADMIN_ACTOR);
     const refused = (result as { applied?: unknown } | undefined)?.applied === false;
     return json(c, { ip, result: result ?? null }, refused ? 409 : 201);
   });
   app.delete("/admin/bans/:ip", async (c) => {
-    const ip = c.req.param("ip");
+    const ip = ipAddress(c.req.param("ip"));
     if (!(await a().unban(ip, ADMIN_ACTOR))) throw new HttpError(404, "No ban for that address");
     return json(c, { unbanned: ip });
   });

@@ -382,3 +382,5 @@ export {
    */
   redactSecrets,
 } from "./redact.ts";
+export type { Alert, HealthReport, MonitoringReport } from "../types.ts";
+export type { IetfHealthOptions } from "../health/mod.ts";
