@@ -29,10 +29,15 @@ import {
   createServer,
   registerEcho,
   registerKvService,
+  reloadFrom,
   SecurityLayer,
   type SomnyServer,
 } from "./src/server/mod.ts";
+import denoJson from "./deno.json" with { type: "json" };
+
+const VERSION: string = denoJson.version;
 import { AuditLog, IpRules, ReputationStore } from "./src/security/mod.ts";
+import { createRequestMetrics, type Monitoring, startMonitoring } from "./src/monitor/mod.ts";
 import { runClientCommand } from "./src/cli/mod.ts";
 import { openDatabase } from "./src/db/mod.ts";
 
@@ -133,7 +138,7 @@ async function serve(args: string[]): Promise<void> {
     purge();
     purgeTimer = setInterval(purge, 24 * 3600_000);
     // The load monitor reads the server's queue once the server exists.
-    const built: { server?: SomnyServer } = {};
+    const built: { server?: SomnyServer; monitoring?: Monitoring } = {};
     security = new SecurityLayer({
       security: config.security,
       reputation,
@@ -146,16 +151,39 @@ async function serve(args: string[]): Promise<void> {
       },
     });
     security.start();
+    const layer = security;
+    const metrics = createRequestMetrics({
+      server: () => built.server,
+      database: database.db,
+      security: layer,
+      health: () => built.monitoring?.health,
+    });
     const server = built.server = createServer(
       { ...config.server, ...config.security },
-      { psks, backend, logger: log, security },
+      { psks, backend, logger: log, security, metrics: metrics.sink },
     );
     registerEcho(server.dispatcher);
-    const layer = security;
     registerKvService(server.dispatcher, {
       forCaller: (caller) => layer.throttle(caller, database.db.forCaller(caller)),
     });
     const addr = server.listen();
+    const monitoring = built.monitoring = startMonitoring({
+      config,
+      server,
+      metrics,
+      database: database.db,
+      security: layer,
+      reputation,
+      audit,
+      logger: log,
+      version: VERSION,
+    });
+    if (monitoring.listener.running) {
+      log.info("monitoring", {
+        url: `http://${monitoring.listener.hostname}:${monitoring.listener.port}`,
+        admin: config.monitoring.adminToken ? "enabled" : "disabled (set ADMIN_TOKEN)",
+      });
+    }
     log.info("config", { config: redactConfig(config) });
     log.info("serving", { host: addr.hostname, port: addr.port, crypto: backend.name });
     const connectHost = addr.hostname === "0.0.0.0" || addr.hostname === "::"
@@ -169,14 +197,32 @@ async function serve(args: string[]): Promise<void> {
     );
     const stop = () => {
       log.info("signal received, shutting down gracefully", {});
+      monitoring.setShuttingDown();
       server.shutdown();
     };
+    // SIGHUP: re-read the configuration and apply what can change while running.
+    const reload = async () => {
+      try {
+        const next = await buildConfig(values);
+        const r = reloadFrom({ server, logger: log }, config, next);
+        log.info("configuration reloaded", {
+          applied: r.applied,
+          needsRestart: Object.keys(r.rejected),
+        });
+      } catch (e) {
+        log.error("configuration reload failed; nothing changed", { error: e as Error });
+      }
+    };
+    try {
+      Deno.addSignalListener("SIGHUP", reload);
+    } catch { /* no SIGHUP on this OS */ }
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
       try {
         Deno.addSignalListener(sig, stop);
       } catch { /* signal not supported on this OS */ }
     }
     await server.closed;
+    await monitoring.close();
   } finally {
     clearInterval(purgeTimer);
     security?.close();

@@ -234,7 +234,7 @@ export interface MonitoringConfig {
   readonly prometheusEnabled: boolean;
   /** Metrics listen address. @default {"127.0.0.1"} */
   readonly prometheusHost: string;
-  /** Metrics listen port. @default {9100} */
+  /** Metrics and admin listen port (0: any free port). @default {9100} */
   readonly prometheusPort: number;
   /** Metrics collection period (s). @default {15} */
   readonly metricsIntervalSec: number;
@@ -347,7 +347,6 @@ const num = (min: number, max: number, exclusive = false): FieldType => ({
 });
 const BOOL: FieldType = { kind: "bool" };
 const WORD: FieldType = { kind: "word" };
-const PORT = int(1, 65_535);
 // Listen ports may be 0: the OS picks a free one (tests, side-by-side instances).
 const LISTEN_PORT = int(0, 65_535);
 const DAY_MS = 86_400_000;
@@ -754,7 +753,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     default: "127.0.0.1",
     doc: "Metrics listen address",
   },
-  { path: "monitoring.prometheusPort", type: PORT, default: 9100, doc: "Metrics listen port" },
+  {
+    path: "monitoring.prometheusPort",
+    type: LISTEN_PORT,
+    default: 9100,
+    doc: "Metrics and admin listen port (0: any free port)",
+  },
   {
     path: "monitoring.metricsIntervalSec",
     type: int(1, 3600),

@@ -30,3 +30,10 @@ export * from "./alerts/mod.ts";
 export * from "./metrics/mod.ts";
 export * from "./http/mod.ts";
 export { DASHBOARD_HTML } from "./http/dashboard.ts";
+export {
+  createRequestMetrics,
+  type Monitoring,
+  type MonitoringDeps,
+  RequestMetrics,
+  startMonitoring,
+} from "./monitoring.ts";

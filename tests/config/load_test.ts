@@ -472,7 +472,7 @@ const BAD_ENV: Record<string, [string, string]> = {
   ],
   PROMETHEUS_ENABLED: ["nope", 'PROMETHEUS_ENABLED must be true, false, 1 or 0 (got "nope")'],
   PROMETHEUS_HOST: ["a b", 'PROMETHEUS_HOST must be a non-empty value without spaces (got "a b")'],
-  PROMETHEUS_PORT: ["0", 'PROMETHEUS_PORT must be an integer from 1 to 65535 (got "0")'],
+  PROMETHEUS_PORT: ["65536", 'PROMETHEUS_PORT must be an integer from 0 to 65535 (got "65536")'],
   METRICS_INTERVAL_SEC: ["0", 'METRICS_INTERVAL_SEC must be an integer from 1 to 3600 (got "0")'],
   NETWORK_CHECK_TARGETS: [
     "db:5432,bad host:1",

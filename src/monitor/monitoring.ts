@@ -1,0 +1,261 @@
+/**
+ * Monitoring for one SomnyToo process, put together: the health monitor
+ * with every built-in check, alerts raised on health transitions (and a
+ * webhook when configured), Prometheus metrics fed by the server, the
+ * database and the security layer, the `/report` JSON, the admin API and
+ * the dashboard — served by the Hono sub-app on its own listener.
+ *
+ * Two steps, because the server needs the metrics sink before it exists:
+ * `createRequestMetrics()` first (give `.sink` to `createServer`), then
+ * `startMonitoring()` with the server and the rest.
+ *
+ * @module
+ */
+
+import { type AppConfig, redactConfig } from "../config/mod.ts";
+import type { Database } from "../db/mod.ts";
+import type { AuditLog, ReputationStore } from "../security/mod.ts";
+import {
+  currentSettings,
+  type SecurityLayer,
+  type ServerMetricsSink,
+  type SomnyServer,
+  updateSettings,
+} from "../server/mod.ts";
+import { type Clock, type Logger, systemClock } from "../util/mod.ts";
+import { type Alerting, createAlerting, watchHealth } from "./alerts/mod.ts";
+import {
+  apiCheck,
+  cpuCheck,
+  databaseCheck,
+  diskCheck,
+  HealthMonitor,
+  memoryCheck,
+  networkCheck,
+  ormCheck,
+  serverCheck,
+} from "./health/mod.ts";
+import { DASHBOARD_HTML } from "./http/dashboard.ts";
+import {
+  createAdminBackend,
+  createMonitoringApp,
+  type MonitoringServer,
+  startMonitoringServer,
+} from "./http/mod.ts";
+import { SomnyMetrics } from "./metrics/mod.ts";
+import type { MonitoringReport } from "./types.ts";
+
+/** Latencies kept for the report's percentiles. */
+const LATENCY_WINDOW = 2048;
+
+/**
+ * The server's metrics sink: Prometheus counters and histograms, plus a
+ * window of recent request latencies for `/report`'s p50/p99.
+ */
+export class RequestMetrics {
+  /** The Prometheus side. */
+  readonly prometheus: SomnyMetrics;
+  readonly #latencies = new Float64Array(LATENCY_WINDOW);
+  #count = 0;
+
+  constructor(prometheus: SomnyMetrics) {
+    this.prometheus = prometheus;
+  }
+
+  /** What `createServer` takes as `metrics`. */
+  get sink(): ServerMetricsSink {
+    const p = this.prometheus;
+    return {
+      frame: (direction, type, bytes) => p.frame(direction, type, bytes),
+      request: (type, seconds, errorCode) => {
+        this.#latencies[this.#count++ % LATENCY_WINDOW] = seconds * 1000;
+        p.request(type, seconds, errorCode);
+      },
+    };
+  }
+
+  /** p50 and p99 (ms) of the last requests, null before any. */
+  latencyMs(): { p50: number | null; p99: number | null } {
+    const n = Math.min(this.#count, LATENCY_WINDOW);
+    if (n === 0) return { p50: null, p99: null };
+    const sorted = this.#latencies.slice(0, n).sort();
+    const at = (q: number) => Math.round(sorted[Math.min(n - 1, Math.floor(q * n))] * 1000) / 1000;
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+}
+
+/** What {@linkcode startMonitoring} monitors and serves. */
+export interface MonitoringDeps {
+  readonly config: AppConfig;
+  readonly server: SomnyServer;
+  readonly metrics: RequestMetrics;
+  readonly database?: Database;
+  readonly security?: SecurityLayer;
+  readonly reputation?: ReputationStore;
+  readonly audit?: AuditLog;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Reported version. */
+  readonly version: string;
+}
+
+/** A running monitoring setup. */
+export interface Monitoring {
+  readonly health: HealthMonitor;
+  readonly alerting: Alerting;
+  /** The HTTP listener (`port` 0 when `PROMETHEUS_ENABLED=false`). */
+  readonly listener: MonitoringServer;
+  /** The `/report` document. */
+  report(): Promise<MonitoringReport>;
+  /** Readiness fails from now on (graceful shutdown has begun). */
+  setShuttingDown(): void;
+  /** Stop the background runs and the listener. */
+  close(): Promise<void>;
+}
+
+/** Metrics snapshots read from the running parts (late-bound: the server is built after). */
+export function createRequestMetrics(parts: {
+  server: () => SomnyServer | undefined;
+  database?: Database;
+  security?: SecurityLayer;
+  health?: () => HealthMonitor | undefined;
+}): RequestMetrics {
+  const prometheus = new SomnyMetrics({
+    serverStats: () => {
+      const s = parts.server();
+      return s
+        ? s.stats()
+        : { connectionsActive: 0, sessionsActive: 0, handshakes: {}, errorsSent: {}, shed: 0 };
+    },
+    ...(parts.database ? { databaseStats: () => parts.database!.stats() } : {}),
+    ...(parts.security ? { securityStats: () => parts.security!.stats() } : {}),
+    healthResults: () => parts.health?.()?.results() ?? [],
+  });
+  if (parts.security) parts.security.onDecisionMade((kind) => prometheus.decision(kind));
+  return new RequestMetrics(prometheus);
+}
+
+/** Start health checks, alerts and the HTTP sub-app for a running server. */
+export function startMonitoring(deps: MonitoringDeps): Monitoring {
+  const { config, server, database, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const m = config.monitoring;
+  const startedAt = clock.now();
+  const health = new HealthMonitor({ clock, intervalMs: m.metricsIntervalSec * 1000 });
+  // The api check reads the listener, which is started last.
+  const served: { listener?: MonitoringServer } = {};
+  if (database) {
+    health.register(databaseCheck({ database, clock }));
+    health.register(ormCheck({
+      // A one-connection pool (the embedded database) is "saturated" whenever
+      // a statement runs; only callers waiting say anything there.
+      ...(database.maxConnections <= 1 ? { poolSaturation: Infinity } : {}),
+      stats: () => database.stats(),
+      quantileMs: (op, p) => database.latencyQuantileMs(op, p),
+    }));
+  }
+  health.register(serverCheck({
+    stats: () => server.stats(),
+    shuttingDown: () => server.shuttingDown,
+    clock,
+  }));
+  health.register(memoryCheck());
+  health.register(cpuCheck());
+  health.register(diskCheck({ dir: config.server.dataDir }));
+  health.register(networkCheck({ targets: [...m.networkCheckTargets] }));
+  health.register(apiCheck({
+    url: () =>
+      served.listener?.running
+        ? `http://${served.listener.hostname}:${served.listener.port}/health/live`
+        : undefined,
+  }));
+
+  const alerting = createAlerting(m, { clock, logger });
+  health.onResult(watchHealth(alerting.manager, { critical: ["database"] }));
+
+  const security = deps.security;
+  const report = (): Promise<MonitoringReport> => {
+    const s = server.stats();
+    const sec = security?.stats();
+    const pool = database?.stats().pool;
+    return Promise.resolve({
+      atMs: clock.now(),
+      uptimeSeconds: Math.round((clock.now() - startedAt) / 1000),
+      version: deps.version,
+      health: health.snapshot(),
+      alerts: {
+        open: alerting.manager.list({ open: true, limit: 50 }),
+        recent: alerting.manager.list({ open: false, limit: 20 }),
+      },
+      metrics: {
+        sessions: s.sessionsActive,
+        connections: s.connectionsActive,
+        requests: s.requests,
+        errors: Object.values(s.errorsSent).reduce((a, b) => a + b, 0),
+        shed: s.shed,
+        latencyMs: deps.metrics.latencyMs(),
+        bans: sec?.bans ?? 0,
+        rateLimited: sec?.rateLimited ?? 0,
+        dbPool: { inUse: pool?.inUse ?? 0, idle: pool?.idle ?? 0, waiting: pool?.waiting ?? 0 },
+        rssBytes: Deno.memoryUsage().rss,
+      },
+      config: redactConfig(config),
+    });
+  };
+
+  const targets = { server, logger };
+  const admin = createAdminBackend({
+    config: () => redactConfig(config),
+    settings: {
+      view: () => currentSettings(targets),
+      update: (patch) => {
+        const r = updateSettings(targets, patch);
+        if (r.applied.length > 0) {
+          logger.info("settings changed by the admin API", { applied: r.applied });
+        }
+        return r;
+      },
+    },
+    sessions: server,
+    ...(security ? { security } : {}),
+    ...(deps.reputation ? { reputation: deps.reputation } : {}),
+    alerts: alerting.manager,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+  });
+  const app = createMonitoringApp({
+    health,
+    metrics: deps.metrics.prometheus,
+    report,
+    ...(m.adminToken ? { adminToken: m.adminToken } : {}),
+    admin,
+    dashboardHtml: DASHBOARD_HTML,
+  });
+  const listener = served.listener = startMonitoringServer(app, {
+    host: m.prometheusHost,
+    port: m.prometheusPort,
+    enabled: m.prometheusEnabled,
+  });
+  health.start();
+  // Retention of resolved alerts: hourly (new alerts also prune).
+  let pruneTimer = 0;
+  const armPrune = () => {
+    pruneTimer = clock.setTimeout(() => {
+      alerting.manager.prune();
+      armPrune();
+    }, 3600_000);
+  };
+  armPrune();
+  return {
+    health,
+    alerting,
+    listener,
+    report,
+    setShuttingDown: () => health.setShuttingDown(),
+    async close() {
+      clock.clearTimeout(pruneTimer);
+      health.stop();
+      await listener.close();
+      await alerting.close();
+    },
+  };
+}
