@@ -51,13 +51,42 @@ export {
   type ListenAddr,
   registerEcho,
   registerKvService,
+  type ReloadableLimits,
   type RequestContext,
+  SecurityLayer,
+  type SecurityLayerOptions,
   type ServerDeps,
+  type ServerMetricsSink,
   type ServerOptions,
   type ServerStatsSnapshot,
   type SessionInfo,
   SomnyServer,
+  updateSettings,
 } from "./src/server/mod.ts";
+
+// Security
+export {
+  AuditLog,
+  type AuditLogOptions,
+  IpRules,
+  ReputationStore,
+  type ReputationStoreOptions,
+} from "./src/security/mod.ts";
+
+// Monitoring
+export {
+  AlertManager,
+  createMonitoringApp,
+  createRequestMetrics,
+  type HealthCheck,
+  HealthMonitor,
+  type HealthReport,
+  type Monitoring,
+  type MonitoringReport,
+  SomnyMetrics,
+  startMonitoring,
+  startMonitoringServer,
+} from "./src/monitor/mod.ts";
 
 // Client
 export {
