@@ -204,7 +204,7 @@ async function serve(args: string[]): Promise<void> {
     const reload = async () => {
       try {
         const next = await buildConfig(values);
-        const r = reloadFrom({ server, logger: log }, config, next);
+        const r = reloadFrom({ server, logger: log, security: layer }, config, next);
         log.info("configuration reloaded", {
           applied: r.applied,
           needsRestart: Object.keys(r.rejected),

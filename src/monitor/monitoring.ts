@@ -203,7 +203,7 @@ export function startMonitoring(deps: MonitoringDeps): Monitoring {
     });
   };
 
-  const targets = { server, logger };
+  const targets = { server, logger, ...(security ? { security } : {}) };
   const admin = createAdminBackend({
     config: () => redactConfig(config),
     settings: {

@@ -1,7 +1,7 @@
 /**
  * Settings that change while the server runs (issue #6: the admin API's
- * "change reloadable settings", and SIGHUP): the log level and the server's
- * connection and request limits. Everything else needs a restart; a reload
+ * "change reloadable settings", and SIGHUP): the log level, the server's
+ * connection and request limits, and the security layer's AIMD rate limits. Everything else needs a restart; a reload
  * says which changed settings it could not apply.
  *
  * Values are validated by the same rules as at start-up (`loadConfig`), so
@@ -13,6 +13,7 @@
 import { type AppConfig, CONFIG_DEFAULTS, loadConfig } from "../config/mod.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger, LogLevel } from "../util/mod.ts";
+import type { SecurityLayer } from "./security_layer.ts";
 import type { ReloadableLimits, SomnyServer } from "./server.ts";
 
 /** The dotted config paths that can change at runtime. */
@@ -22,7 +23,14 @@ export const RELOADABLE_SETTINGS: readonly string[] = Object.freeze([
   "server.maxConnectionsPerIp",
   "server.maxInFlightPerSession",
   "security.handshakeFailureLimit",
+  "security.aimd.additiveIncrease",
+  "security.aimd.multiplicativeDecrease",
+  "security.aimd.initialLimit",
+  "security.aimd.maxLimit",
+  "security.aimd.minLimit",
 ]);
+
+const AIMD_PREFIX = "security.aimd.";
 
 const LIMIT_OF: Readonly<Record<string, keyof ReloadableLimits>> = {
   "server.maxConnections": "maxConnections",
@@ -35,6 +43,8 @@ const LIMIT_OF: Readonly<Record<string, keyof ReloadableLimits>> = {
 export interface ReloadTargets {
   readonly server: Pick<SomnyServer, "updateLimits" | "limits">;
   readonly logger: Pick<Logger, "level" | "setLevel">;
+  /** The security layer's AIMD limits (absent: those settings are refused). */
+  readonly security?: Pick<SecurityLayer, "aimdParameters" | "setAimdParameters">;
 }
 
 /** The outcome of a reload or an update. */
@@ -50,6 +60,8 @@ export function currentSettings(targets: ReloadTargets): Record<string, unknown>
   const limits = targets.server.limits();
   const out: Record<string, unknown> = { logLevel: targets.logger.level };
   for (const [path, name] of Object.entries(LIMIT_OF)) out[path] = limits[name];
+  const aimd = targets.security?.aimdParameters();
+  if (aimd) { for (const [name, v] of Object.entries(aimd)) out[AIMD_PREFIX + name] = v; }
   return out;
 }
 
@@ -74,7 +86,7 @@ export function updateSettings(targets: ReloadTargets, patch: unknown): ReloadRe
     if (problem) rejected[path] = problem;
     else valid[path] = value;
   }
-  return { applied: apply(targets, valid), rejected };
+  return { applied: apply(targets, valid, rejected), rejected };
 }
 
 /**
@@ -106,31 +118,55 @@ export function reloadFrom(
       }
     }
   }
-  return { applied: apply(targets, changes), rejected };
+  return { applied: apply(targets, changes, rejected), rejected };
 }
 
-function apply(targets: ReloadTargets, valid: Record<string, unknown>): string[] {
+function apply(
+  targets: ReloadTargets,
+  valid: Record<string, unknown>,
+  rejected: Record<string, string>,
+): string[] {
   const applied: string[] = [];
   const limits: Record<string, number> = {};
+  const aimd: Record<string, number> = {};
   for (const [path, value] of Object.entries(valid)) {
     if (path === "logLevel") {
       targets.logger.setLevel(value as LogLevel);
       applied.push(path);
+    } else if (path.startsWith(AIMD_PREFIX)) {
+      aimd[path.slice(AIMD_PREFIX.length)] = value as number;
     } else {
       limits[LIMIT_OF[path]] = value as number;
     }
   }
   if (Object.keys(limits).length > 0) {
     targets.server.updateLimits(limits);
-    for (const path of Object.keys(valid)) if (path !== "logLevel") applied.push(path);
+    for (const path of Object.keys(valid)) {
+      if (path !== "logLevel" && !path.startsWith(AIMD_PREFIX)) applied.push(path);
+    }
+  }
+  if (Object.keys(aimd).length > 0) {
+    const paths = Object.keys(aimd).map((n) => AIMD_PREFIX + n);
+    try {
+      if (!targets.security) throw new Error("no security layer");
+      // Together: min ≤ initial ≤ max is checked over the new set as a whole.
+      targets.security.setAimdParameters(aimd);
+      applied.push(...paths);
+    } catch (e) {
+      for (const p of paths) rejected[p] = (e as Error).message;
+    }
   }
   return applied;
 }
 
 /** The start-up rules for one value: undefined when valid, else the message. */
 function validate(path: string, value: unknown): string | undefined {
-  const [section, key] = path.includes(".") ? path.split(".") : [undefined, path];
-  const file = section ? { [section]: { [key]: value } } : { [key]: value };
+  // {"a.b.c": v} → {a: {b: {c: v}}}, the shape of a config file.
+  const parts = path.split(".");
+  const file = parts.reduceRight<Record<string, unknown>>(
+    (inner, part, i) => i === parts.length - 1 ? { [part]: value } : { [part]: inner },
+    {},
+  );
   try {
     loadConfig({ env: {}, file });
     return undefined;

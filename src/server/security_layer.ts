@@ -30,6 +30,7 @@ import type { CompiledQuery, QueryExecutor } from "../orm/mod.ts";
 import { isUrgentType } from "../protocol/mod.ts";
 import {
   AimdLimiter,
+  type AimdParameter,
   AnomalyDetector,
   type AnomalyThresholds,
   type AuditSink,
@@ -227,6 +228,19 @@ export class SecurityLayer {
     this.#limiter.stop();
     if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
+  }
+
+  /** The AIMD parameters in force (`security.aimd`). */
+  aimdParameters(): Record<AimdParameter, number> {
+    return this.#limiter.parameters();
+  }
+
+  /**
+   * Change AIMD parameters while running (admin API, SIGHUP).
+   * @throws {SecurityError} `SECURITY_INVALID_INPUT`; nothing changes then
+   */
+  setAimdParameters(p: Partial<Record<AimdParameter, number>>): void {
+    this.#limiter.setParameters(p);
   }
 
   /** Call `listener(kind)` for every decision that changes an address's treatment (metrics). */

@@ -10,6 +10,7 @@ import {
   currentSettings,
   defaultSettings,
   reloadFrom,
+  SecurityLayer,
   updateSettings,
 } from "../../src/server/mod.ts";
 import { createLogger } from "../../src/util/mod.ts";
@@ -59,6 +60,32 @@ Deno.test("reloadFrom (SIGHUP): applies changed reloadable values, lists the res
     assert.equal(logger.level, "warn");
     assert.equal(ts.server.limits().maxInFlightPerSession, 7);
     assert.equal(defaultSettings().logLevel, CONFIG_DEFAULTS.logLevel);
+  } finally {
+    await ts.close();
+  }
+});
+
+Deno.test("updateSettings: AIMD limits of the security layer, validated as a set", async () => {
+  const ts = startTestServer();
+  const logger = createLogger({ level: "info", sink: () => {} });
+  const security = new SecurityLayer({ security: CONFIG_DEFAULTS.security });
+  try {
+    const targets = { server: ts.server, logger, security };
+    assert.equal(currentSettings(targets)["security.aimd.maxLimit"], 10_000);
+    const ok = updateSettings(targets, {
+      "security.aimd.maxLimit": 500,
+      "security.aimd.additiveIncrease": 5,
+    });
+    assert.deepEqual([...ok.applied].sort(), [
+      "security.aimd.additiveIncrease",
+      "security.aimd.maxLimit",
+    ]);
+    assert.equal(security.aimdParameters().maxLimit, 500);
+    // min above initial: each value is in range alone, the set is not.
+    const bad = updateSettings(targets, { "security.aimd.minLimit": 200 });
+    assert.deepEqual(bad.applied, []);
+    assert.match(bad.rejected["security.aimd.minLimit"], /minLimit/);
+    assert.equal(security.aimdParameters().minLimit, 10, "nothing changed");
   } finally {
     await ts.close();
   }

@@ -62,6 +62,14 @@
 import type { Clock } from "../../util/mod.ts";
 import { fraction, nonNegative, ordered, positive, positiveInt } from "./_validate.ts";
 
+/** The parameters {@linkcode AimdLimiter.setParameters} can change (`AimdConfig`'s fields). */
+export type AimdParameter =
+  | "additiveIncrease"
+  | "multiplicativeDecrease"
+  | "initialLimit"
+  | "maxLimit"
+  | "minLimit";
+
 /**
  * Options for {@linkcode AimdLimiter}. The five AIMD fields have the names of
  * `AimdConfig` (config `security.aimd`), so `{ ...config.security.aimd, clock }`
@@ -225,11 +233,11 @@ const EPSILON = 1e-9;
 export class AimdLimiter {
   readonly #clock: Clock;
   readonly #isOverloaded: () => boolean;
-  readonly #ai: number;
-  readonly #md: number;
-  readonly #initial: number;
-  readonly #max: number;
-  readonly #min: number;
+  #ai: number;
+  #md: number;
+  #initial: number;
+  #max: number;
+  #min: number;
   readonly #urgent: number;
   readonly #growth: number;
   readonly #intervalMs: number;
@@ -276,6 +284,46 @@ export class AimdLimiter {
       options.maxTrackedClients ?? 100_000,
     );
     this.#newcomer = this.#initial;
+  }
+
+  /**
+   * Change the AIMD parameters while running (the admin API, SIGHUP). The
+   * new bounds apply at once: every client's limit (and the newcomer limit)
+   * is clamped into [minLimit, maxLimit]; growth and decrease use the new
+   * factors from the next tick.
+   * @throws {SecurityError} `SECURITY_INVALID_INPUT` on values the
+   * constructor would refuse; nothing changes then
+   */
+  setParameters(p: Partial<Pick<AimdLimiterOptions, AimdParameter>>): void {
+    const ai = nonNegative(OWNER, "additiveIncrease", p.additiveIncrease ?? this.#ai);
+    const md = fraction(OWNER, "multiplicativeDecrease", p.multiplicativeDecrease ?? this.#md, {
+      low: true,
+      high: true,
+    });
+    const min = positive(OWNER, "minLimit", p.minLimit ?? this.#min);
+    const max = positive(OWNER, "maxLimit", p.maxLimit ?? this.#max);
+    const initial = positive(OWNER, "initialLimit", p.initialLimit ?? this.#initial);
+    ordered(OWNER, "minLimit", min, "maxLimit", max);
+    ordered(OWNER, "minLimit", min, "initialLimit", initial);
+    ordered(OWNER, "initialLimit", initial, "maxLimit", max);
+    this.#ai = ai;
+    this.#md = md;
+    this.#min = min;
+    this.#max = max;
+    this.#initial = initial;
+    this.#newcomer = Math.min(max, Math.max(min, this.#newcomer));
+    for (const [, e] of this.#entries.entries()) e.limit = Math.min(max, Math.max(min, e.limit));
+  }
+
+  /** The AIMD parameters in force. */
+  parameters(): Record<AimdParameter, number> {
+    return {
+      additiveIncrease: this.#ai,
+      multiplicativeDecrease: this.#md,
+      initialLimit: this.#initial,
+      maxLimit: this.#max,
+      minLimit: this.#min,
+    };
   }
 
   /** Clients tracked now (≤ `maxTrackedClients`). */

@@ -49,6 +49,7 @@ export {
   type AimdDecision,
   AimdLimiter,
   type AimdLimiterOptions,
+  type AimdParameter,
   type AimdTickResult,
 } from "./aimd_limiter.ts";
 export {
