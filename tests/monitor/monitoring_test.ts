@@ -15,6 +15,19 @@ import { noopLogger } from "../../src/util/mod.ts";
 
 const TOKEN = "a-long-enough-admin-token";
 
+async function hasPromtool(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("promtool", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output()).success;
+  } catch {
+    return false;
+  }
+}
+
 dbTest("monitoring: health, metrics, report, admin and dashboard of a live server", async (t) => {
   const db = databaseFor(t, { maxConnections: 4 });
   await migrate(db, PROJECT_MIGRATIONS);
@@ -59,6 +72,22 @@ dbTest("monitoring: health, metrics, report, admin and dashboard of a live serve
     const text = await (await fetch(`${base}/metrics`)).text();
     assert.match(text, /^somnytoo_frames_total\{direction="in",type="echo"\} 20$/m);
     assert.match(text, /^somnytoo_health_status\{check="database"\} 1$/m);
+    // The served exposition passes promtool (when the prometheus package is installed).
+    if (await hasPromtool()) {
+      const child = new Deno.Command("promtool", {
+        args: ["check", "metrics"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(text));
+      await w.close();
+      const out = await child.output();
+      const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, said);
+      assert.equal(said.trim(), "", said);
+    }
 
     const report = await (await fetch(`${base}/report`)).json();
     assert.equal(report.metrics.sessions, 1);
