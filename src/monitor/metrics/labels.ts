@@ -8,6 +8,7 @@
  */
 
 import { PacketType, WireErrorCode } from "../../protocol/mod.ts";
+import { HANDSHAKE_FAILURE_REASONS } from "../../security/mod.ts";
 
 /** The catch-all label value for anything outside a fixed set. */
 export const OTHER = "other";
@@ -43,14 +44,8 @@ export const DEFAULT_REQUEST_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
 /** Handshake outcomes (`server/stats.ts` HandshakeOutcome); others → "other". */
 export const HANDSHAKE_RESULTS: readonly string[] = [
   "ok",
-  "malformed",
-  "version",
-  "unknown_psk_id",
-  "decrypt",
-  "clock_skew",
-  "replay",
-  "replay_cache_full",
-  "timeout",
+  ...HANDSHAKE_FAILURE_REASONS,
+  // The server counts an undecodable first frame apart from a malformed hello.
   "framing",
 ];
 

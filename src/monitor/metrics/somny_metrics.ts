@@ -22,6 +22,7 @@
  */
 
 import client from "prom-client";
+import { DURATION_BUCKETS_MS } from "../../db/mod.ts";
 import type { CheckResult, HealthStatus } from "../types.ts";
 import { BucketHistogram, DeltaTracker } from "./_bucket_histogram.ts";
 import {
@@ -75,24 +76,10 @@ export const REQUEST_BUCKETS_SECONDS: readonly number[] = [
 
 /**
  * The database's own histogram bounds in ms (`db/query_metrics.ts`
- * DURATION_BUCKETS_MS; a test keeps the two equal). The exported histogram
- * uses them in seconds.
+ * DURATION_BUCKETS_MS, the same array). The exported histogram uses them in
+ * seconds.
  */
-export const DB_DURATION_BUCKETS_MS: readonly number[] = [
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-  25,
-  50,
-  100,
-  250,
-  500,
-  1000,
-  2500,
-  5000,
-];
+export const DB_DURATION_BUCKETS_MS: readonly number[] = DURATION_BUCKETS_MS;
 
 /** What the metrics read from the server's stats (`server` ServerStatsSnapshot satisfies it). */
 export interface MetricsServerStats {
