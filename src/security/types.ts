@@ -7,16 +7,10 @@
  * @module
  */
 
-/** Why a handshake was refused (mirrors protocol/handshake.ts reasons, plus `timeout`). */
-export type HandshakeFailureReason =
-  | "malformed"
-  | "version"
-  | "unknown_psk_id"
-  | "decrypt"
-  | "clock_skew"
-  | "replay"
-  | "replay_cache_full"
-  | "timeout";
+import type { HandshakeRejectReason } from "../protocol/mod.ts";
+
+/** Why a handshake failed: the protocol's refusal reasons, or the 10 s deadline. */
+export type HandshakeFailureReason = HandshakeRejectReason | "timeout";
 
 /**
  * One observation about a source address, fed by the server, the pipeline
