@@ -32,6 +32,7 @@ export * from "./http/mod.ts";
 export { DASHBOARD_HTML } from "./http/dashboard.ts";
 export {
   createRequestMetrics,
+  defaultThresholds,
   type Monitoring,
   type MonitoringDeps,
   RequestMetrics,

@@ -23,7 +23,14 @@ import {
   updateSettings,
 } from "../server/mod.ts";
 import { type Clock, type Logger, systemClock } from "../util/mod.ts";
-import { type Alerting, createAlerting, watchHealth } from "./alerts/mod.ts";
+import {
+  type Alerting,
+  createAlerting,
+  type ThresholdRule,
+  thresholdRule,
+  type ThresholdRuleOptions,
+  watchHealth,
+} from "./alerts/mod.ts";
 import {
   apiCheck,
   cpuCheck,
@@ -97,6 +104,65 @@ export interface MonitoringDeps {
   readonly clock?: Clock;
   /** Reported version. */
   readonly version: string;
+  /**
+   * Threshold alerts evaluated with every health run (besides the alerts
+   * raised by health transitions). @default {@linkcode defaultThresholds}
+   */
+  readonly thresholds?: readonly ThresholdRuleOptions[];
+}
+
+/**
+ * The threshold alerts `serve` watches: callers waiting for a database
+ * connection, bans in force, and requests shed or rate-limited per minute.
+ */
+export function defaultThresholds(deps: {
+  database?: Database;
+  security?: SecurityLayer;
+  server: SomnyServer;
+  clock: Clock;
+}): ThresholdRuleOptions[] {
+  const rules: ThresholdRuleOptions[] = [];
+  const { database, security, server, clock } = deps;
+  if (database) {
+    rules.push({
+      key: "threshold:db_pool_waiting",
+      level: "warning",
+      read: () => database.stats().pool.waiting,
+      above: Math.max(8, database.maxConnections),
+      hysteresis: 4,
+      title: "Callers are waiting for a database connection",
+    });
+  }
+  if (security) {
+    rules.push({
+      key: "threshold:active_bans",
+      level: "warning",
+      read: () => security.stats().activeBans,
+      above: 50,
+      hysteresis: 10,
+      title: "Many addresses are banned",
+    });
+  }
+  // Rates per minute from cumulative counters, sampled at each evaluation.
+  const perMinute = (read: () => number) => {
+    let last: { at: number; value: number } | undefined;
+    return () => {
+      const now = { at: clock.monotonic(), value: read() };
+      const prev = last;
+      last = now;
+      if (!prev || now.at <= prev.at) return 0;
+      return (now.value - prev.value) / ((now.at - prev.at) / 60_000);
+    };
+  };
+  rules.push({
+    key: "threshold:shed_per_minute",
+    level: "warning",
+    read: perMinute(() => server.stats().shed),
+    above: 600,
+    hysteresis: 300,
+    title: "The server is shedding requests",
+  });
+  return rules;
 }
 
 /** A running monitoring setup. */
@@ -109,6 +175,8 @@ export interface Monitoring {
   report(): Promise<MonitoringReport>;
   /** Readiness fails from now on (graceful shutdown has begun). */
   setShuttingDown(): void;
+  /** Evaluate the threshold alerts now (they also run with each health run). */
+  evaluateThresholds(): void;
   /** Stop the background runs and the listener. */
   close(): Promise<void>;
 }
@@ -172,6 +240,20 @@ export function startMonitoring(deps: MonitoringDeps): Monitoring {
 
   const alerting = createAlerting(m, { clock, logger });
   health.onResult(watchHealth(alerting.manager, { critical: ["database"] }));
+  const rules: ThresholdRule[] = (deps.thresholds ??
+    defaultThresholds({ database, security: deps.security, server, clock }))
+    .map((r) => thresholdRule(alerting.manager, r));
+  const evaluateThresholds = () => {
+    for (const r of rules) r.evaluate();
+  };
+  // Evaluated with each background health run (one result per run is enough).
+  let lastEvaluation = -Infinity;
+  health.onResult(() => {
+    const now = clock.monotonic();
+    if (now - lastEvaluation < 1000) return;
+    lastEvaluation = now;
+    evaluateThresholds();
+  });
 
   const security = deps.security;
   const report = (): Promise<MonitoringReport> => {
@@ -251,6 +333,7 @@ export function startMonitoring(deps: MonitoringDeps): Monitoring {
     listener,
     report,
     setShuttingDown: () => health.setShuttingDown(),
+    evaluateThresholds,
     async close() {
       clock.clearTimeout(pruneTimer);
       health.stop();

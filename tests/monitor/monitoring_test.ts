@@ -114,6 +114,21 @@ dbTest("monitoring: health, metrics, report, admin and dashboard of a live serve
 
     assert.equal((await fetch(`${base}/dashboard`)).status, 200);
 
+    // A threshold alert: more than 50 bans in force raises one, falling
+    // below 40 (hysteresis) resolves it.
+    const ips = Array.from({ length: 51 }, (_, i) => `198.51.100.${i + 1}`);
+    for (const ip of ips) await security.ban(ip, { reason: "test", durationMs: 60_000 }, "test");
+    monitoring.evaluateThresholds();
+    const alertsOf = async (open: boolean) =>
+      (await (await fetch(`${base}/admin/alerts?open=${open}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })).json()).alerts as { key: string }[];
+    assert.ok((await alertsOf(true)).some((a) => a.key === "threshold:active_bans"));
+    for (const ip of ips.slice(0, 20)) await security.unban(ip, "test");
+    monitoring.evaluateThresholds();
+    assert.ok(!(await alertsOf(true)).some((a) => a.key === "threshold:active_bans"));
+    assert.ok((await alertsOf(false)).some((a) => a.key === "threshold:active_bans"), "resolved");
+
     // Shutting down: readiness fails at once.
     monitoring.setShuttingDown();
     const draining = await fetch(`${base}/health/ready`);
