@@ -29,27 +29,15 @@ import { type CryptoBackendPreference, selectCryptoBackend } from "../src/crypto
 import { createServer, registerEcho, SecurityLayer } from "../src/server/mod.ts";
 import { fromHex } from "../src/util/mod.ts";
 import { parseFlags, serveControl } from "./procs.ts";
+import { benchSecurityOptions } from "./security_options.ts";
 
 const flags = parseFlags(Deno.args);
 const pskHex = flags.get("psk");
 if (!pskHex) throw new Error("usage: server_process.ts --psk HEX [--backend NAME]");
 const backend = selectCryptoBackend((flags.get("backend") ?? "auto") as CryptoBackendPreference);
 
-const HUGE = 1e9;
 const security = flags.get("security") === "on"
-  ? new SecurityLayer({
-    security: {
-      ...CONFIG_DEFAULTS.security,
-      aimd: { ...CONFIG_DEFAULTS.security.aimd, initialLimit: HUGE, maxLimit: HUGE },
-    },
-    thresholds: {
-      highPacketRatePerSecond: HUGE,
-      burstMinPacketsPerSecond: HUGE,
-      smallPacketRatePerSecond: HUGE,
-      newConnectionsPerSecond: HUGE,
-      maxOpenConnections: HUGE,
-    },
-  })
+  ? new SecurityLayer(benchSecurityOptions())
   : undefined;
 security?.start();
 

@@ -7,25 +7,12 @@
  *
  * @module
  */
-import { CONFIG_DEFAULTS } from "../../src/config/mod.ts";
 import { trackingKey } from "../../src/security/mod.ts";
 import { SecurityLayer } from "../../src/server/mod.ts";
+import { benchSecurityOptions } from "../security_options.ts";
 
 const N = 1_000_000;
-const HUGE = 1e9;
-const layer = new SecurityLayer({
-  security: {
-    ...CONFIG_DEFAULTS.security,
-    aimd: { ...CONFIG_DEFAULTS.security.aimd, initialLimit: HUGE, maxLimit: HUGE },
-  },
-  thresholds: {
-    highPacketRatePerSecond: HUGE,
-    burstMinPacketsPerSecond: HUGE,
-    smallPacketRatePerSecond: HUGE,
-    newConnectionsPerSecond: HUGE,
-    maxOpenConnections: HUGE,
-  },
-});
+const layer = new SecurityLayer(benchSecurityOptions());
 let sink = 0;
 function time(name: string, f: () => number): void {
   const best: number[] = [];

@@ -60,7 +60,7 @@ export interface WebhookNotifierOptions {
   /** Backoff sleep (tests pass one that returns at once). @default a `clock` timer */
   readonly sleep?: SleepFn;
   /**
-   * The HTTP client (tests may stub it).
+   * The HTTP client. @default globalThis.fetch
    * @default {globalThis.fetch}
    */
   readonly fetch?: typeof fetch;
@@ -135,7 +135,7 @@ type Outcome = { ok: true } | { ok: false; retry: boolean; reason: string };
  * `escalated` and `resolved` alert event. {@linkcode WebhookNotifier.notify}
  * only enqueues; one background loop delivers in order.
  *
- * @example Wire it to an AlertManager (a stub `fetch` stands in for the network)
+ * @example Wire it to an AlertManager (an injected `fetch` records the POSTs)
  * ```ts
  * import assert from "node:assert/strict";
  * import { ManualClock } from "../../util/mod.ts";
